@@ -1,0 +1,186 @@
+"""Keras layers that sample relaxed categorical variables."""
+
+import keras
+import tensorflow_probability as tfp
+from keras import ops
+
+from keras_gumbel import ops as gumbel_ops
+
+__all__ = ["GumbelSoftmax", "MinValue"]
+
+INFERENCE_MODES = ("argmax", "softmax", "sample")
+
+
+@keras.saving.register_keras_serializable(package="keras_gumbel")
+class MinValue(keras.constraints.Constraint):
+    """Keeps a weight >= `min_value` (a trainable temperature stays > 0)."""
+
+    def __init__(self, min_value):
+        self.min_value = float(min_value)
+
+    def __call__(self, w):
+        return ops.maximum(w, ops.cast(self.min_value, w.dtype))
+
+    def get_config(self):
+        return {"min_value": self.min_value}
+
+
+@keras.saving.register_keras_serializable(package="keras_gumbel")
+class GumbelSoftmax(keras.layers.Layer):
+    """Samples `RelaxedOneHotCategorical(temperature, logits)` (Gumbel-softmax).
+
+    In training the layer outputs `y = softmax((logits + g) / temperature)`
+    with `g` standard Gumbel noise (Jang et al. 2017; Maddison et al. 2017),
+    so gradients reach the logits. With `hard=True` it outputs the exact
+    one-hot `D = one_hot(argmax(y))` and back-propagates through `y`
+    (straight-through: `D + y - stop_gradient(y)`).
+
+    The temperature is a scalar weight named `temperature`: a
+    `TemperatureScheduler` callback assigns it during `fit` (a compiled train
+    function reads the new value) and `.keras` saving keeps the annealed value.
+
+    Args:
+        temperature: initial temperature, a finite number > 0.
+        hard: whether training outputs exact one-hots with straight-through
+            gradients.
+        axis: the categories axis of the logits.
+        seed: integer seed of the layer's `keras.random.SeedGenerator`; the
+            same seed replays the same sequence of samples.
+        inference: the output when not training: `"argmax"` (default), the
+            deterministic one-hot of `argmax(logits)`; `"softmax"`, the
+            deterministic `softmax(logits / temperature)`; `"sample"`, a
+            stochastic sample as in training.
+        trainable_temperature: learn the temperature by gradient descent
+            (kept >= `min_temperature`).
+        min_temperature: lower bound of a trainable temperature.
+        estimator: the gradient estimator (see `keras_gumbel.ops.ESTIMATORS`);
+            `None` means `"straight_through"` if `hard` else `"relaxed"`.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: float logits, categories along `axis`.
+        training: Python boolean: whether to sample (training) or to apply
+            the `inference` mode.
+
+    Example:
+
+    >>> logits = keras.layers.Reshape((30, 10))(keras.layers.Dense(300)(x))
+    >>> z = GumbelSoftmax(temperature=1.0, seed=7)(logits)
+    """
+
+    def __init__(
+        self,
+        temperature=1.0,
+        hard=False,
+        axis=-1,
+        seed=None,
+        inference="argmax",
+        trainable_temperature=False,
+        min_temperature=1e-2,
+        estimator=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.initial_temperature = gumbel_ops.validate_temperature(temperature)
+        self.min_temperature = gumbel_ops.validate_temperature(
+            min_temperature, "min_temperature"
+        )
+        self.estimator = gumbel_ops.resolve_estimator(estimator, hard)
+        self.hard = hard
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(f"axis must be an integer, received axis={axis!r}")
+        self.axis = axis
+        if inference not in INFERENCE_MODES:
+            raise ValueError(
+                f"inference must be one of {INFERENCE_MODES}, received "
+                f"inference={inference!r}"
+            )
+        self.inference = inference
+        if not isinstance(trainable_temperature, bool):
+            raise ValueError(
+                "trainable_temperature must be True or False, received "
+                f"trainable_temperature={trainable_temperature!r}"
+            )
+        self.trainable_temperature = trainable_temperature
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be None or an integer, received seed={seed!r}")
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # The temperature is created eagerly (not in build) so a callback can
+        # assign it before the layer has seen data. It stays float32 under
+        # mixed precision (autocast=False).
+        self.temperature = self.add_weight(
+            name="temperature",
+            shape=(),
+            dtype="float32",
+            initializer=keras.initializers.Constant(self.initial_temperature),
+            trainable=trainable_temperature,
+            constraint=MinValue(self.min_temperature) if trainable_temperature else None,
+            autocast=False,
+        )
+        self.supports_masking = False
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(
+                f"axis must be in [{-rank}, {rank}) for inputs of rank {rank}, "
+                f"received axis={self.axis}"
+            )
+        if input_shape[self.axis] is None:
+            raise ValueError(
+                f"the categories axis ({self.axis}) of the input must have a "
+                f"known size, received input shape {tuple(input_shape)}"
+            )
+
+    def distribution(self, logits):
+        """`tfp.distributions.RelaxedOneHotCategorical` at the current
+        temperature, the distribution `call` samples in training (its
+        categories on the last axis)."""
+        logits = ops.convert_to_tensor(logits)
+        if keras.backend.standardize_dtype(logits.dtype) in ("float16", "bfloat16"):
+            logits = ops.cast(logits, "float32")
+        if self.axis not in (-1, len(logits.shape) - 1):
+            logits = ops.moveaxis(logits, self.axis, -1)
+        return tfp.distributions.RelaxedOneHotCategorical(
+            ops.cast(self.temperature, logits.dtype), logits=logits
+        )
+
+    def call(self, inputs, training=None):
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "float" not in dtype:
+            raise TypeError(
+                f"{self.name} expects floating-point logits, received inputs "
+                f"of dtype {dtype}"
+            )
+        if training or self.inference == "sample":
+            return gumbel_ops.gumbel_softmax(
+                inputs,
+                self.temperature,
+                axis=self.axis,
+                seed=self.seed_generator,
+                estimator=self.estimator,
+            )
+        if self.inference == "argmax":
+            return gumbel_ops.one_hot_argmax(inputs, self.axis)
+        x = ops.cast(inputs, "float32") / self.temperature
+        return ops.cast(ops.softmax(x, axis=self.axis), dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "temperature": self.initial_temperature,
+                "hard": self.hard,
+                "axis": self.axis,
+                "seed": self.seed,
+                "inference": self.inference,
+                "trainable_temperature": self.trainable_temperature,
+                "min_temperature": self.min_temperature,
+                "estimator": self.estimator,
+            }
+        )
+        return config

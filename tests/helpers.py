@@ -1,0 +1,42 @@
+"""Shared test helpers: statistical tolerances derived from the sample size."""
+
+import numpy as np
+
+# Per-category z bound. With at most a few hundred compared frequencies in the
+# whole suite, a 5-sigma bound makes a false alarm less likely than 1e-4.
+Z = 5.0
+
+
+def assert_frequencies(counts, probs, z=Z):
+    """Asserts categorical counts are consistent with `probs`: for every
+    category |freq - p| <= z * sqrt(p (1 - p) / n), plus one count of slack."""
+    counts = np.asarray(counts, dtype=np.float64)
+    probs = np.asarray(probs, dtype=np.float64)
+    n = counts.sum()
+    freq = counts / n
+    tol = z * np.sqrt(probs * (1 - probs) / n) + 1.0 / n
+    bad = np.abs(freq - probs) > tol
+    assert not bad.any(), (
+        f"frequencies {freq.round(4)} differ from probs {probs.round(4)} by more "
+        f"than {tol.round(4)} (n={int(n)})"
+    )
+
+
+def ks_two_sample_bound(n, m, alpha=1e-4):
+    """Critical value of the two-sample Kolmogorov-Smirnov statistic."""
+    c = np.sqrt(-np.log(alpha / 2) / 2)
+    return c * np.sqrt((n + m) / (n * m))
+
+
+def ks_statistic(a, b):
+    a, b = np.sort(a), np.sort(b)
+    grid = np.concatenate([a, b])
+    cdf_a = np.searchsorted(a, grid, side="right") / len(a)
+    cdf_b = np.searchsorted(b, grid, side="right") / len(b)
+    return np.abs(cdf_a - cdf_b).max()
+
+
+def softmax(x, axis=-1):
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+
+import keras
+from keras_gumbel import GumbelSoftmax, TemperatureScheduler
+from keras_gumbel.schedules import ExponentialDecay, LinearDecay
+
+STEPS = 4  # batches per epoch
+X = np.random.default_rng(0).normal(size=(STEPS * 8, 6)).astype("float32")
+Y = np.zeros((len(X),), "float32")
+
+
+def max_prob_loss(_, y):
+    # The mean largest entry of the samples: about 1/K at a high temperature,
+    # about 1 near zero, so the logged loss shows which temperature the
+    # compiled train step used.
+    return keras.ops.mean(keras.ops.max(y, axis=-1))
+
+
+def build(jit_compile=False, nested=False, seed=0):
+    inputs = keras.Input((6,))
+    x = keras.layers.Reshape((2, 5))(keras.layers.Dense(10)(inputs))
+    layer = GumbelSoftmax(temperature=1.0, seed=seed)
+    if nested:
+        inner = keras.Sequential([layer], name="inner")
+        outputs = inner(x)
+    else:
+        outputs = layer(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=max_prob_loss, jit_compile=jit_compile)
+    return model, layer
+
+
+class Recorder:
+    """A schedule that remembers the steps it was asked for."""
+
+    def __init__(self, schedule):
+        self.schedule, self.steps = schedule, []
+
+    def __call__(self, step):
+        self.steps.append(step)
+        return self.schedule(step)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_epoch_update_changes_temperature_inside_compiled_fit(jit_compile):
+    model, layer = build(jit_compile)
+    schedule = lambda epoch: 100.0 if epoch == 0 else 1e-3  # noqa: E731
+    history = model.fit(
+        X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[TemperatureScheduler(schedule, update="epoch")]
+    )
+    assert history.history["temperature"] == [100.0, 1e-3]
+    loss = history.history["loss"]
+    assert loss[0] < 0.25 and loss[1] > 0.95  # uniform over 5 is 0.2; one-hot is 1
+    assert float(layer.temperature.numpy()) == pytest.approx(1e-3)
+
+
+def test_batch_update_counts_global_steps_across_epochs():
+    model, layer = build(nested=True)
+    recorder = Recorder(LinearDecay(1.0, 0.5, steps=STEPS * 3))
+    history = model.fit(X, Y, batch_size=8, epochs=3, verbose=0, callbacks=[TemperatureScheduler(recorder)])
+    # Every global step 0..11 is asked for, in order (epoch starts ask twice).
+    assert sorted(set(recorder.steps)) == list(range(STEPS * 3))
+    assert recorder.steps == sorted(recorder.steps)
+    expected = [LinearDecay(1.0, 0.5, STEPS * 3)((e + 1) * STEPS - 1) for e in range(3)]
+    np.testing.assert_allclose(history.history["temperature"], expected)
+    assert float(layer.temperature.numpy()) == pytest.approx(expected[-1])
+
+
+def test_finds_layers_in_sub_models_and_refuses_models_without_one():
+    model, layer = build(nested=True)
+    callback = TemperatureScheduler(1.0)
+    callback.set_model(model)
+    assert callback.layers == [layer]
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="found no layer with a temperature"):
+        TemperatureScheduler(1.0).set_model(plain)
+
+
+def test_resume_from_keras_file_with_initial_epoch(tmp_path):
+    schedule = ExponentialDecay(initial=1.0, rate=0.05, minimum=0.1, every=2)
+    model, _ = build()
+    model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[TemperatureScheduler(schedule)])
+    model.save(tmp_path / "m.keras")
+    resumed = keras.models.load_model(tmp_path / "m.keras", custom_objects={"max_prob_loss": max_prob_loss})
+    recorder = Recorder(schedule)
+    history = resumed.fit(
+        X, Y, batch_size=8, epochs=3, initial_epoch=2, verbose=0, callbacks=[TemperatureScheduler(recorder)]
+    )
+    assert min(recorder.steps) == 2 * STEPS
+    assert history.history["temperature"] == [schedule(3 * STEPS - 1)]
+
+
+class Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            raise RuntimeError("interrupted")
+
+
+def test_resume_with_backup_and_restore(tmp_path):
+    schedule = LinearDecay(1.0, 0.2, steps=STEPS * 4)
+    backup = str(tmp_path / "backup")
+    model, layer = build()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(
+            X, Y, batch_size=8, epochs=4, verbose=0,
+            callbacks=[TemperatureScheduler(schedule), keras.callbacks.BackupAndRestore(backup), Interrupt()],
+        )
+    layer.temperature.assign(1.0)  # a restarted process starts from scratch
+    model.optimizer.iterations.assign(0)
+    recorder = Recorder(schedule)
+    history = model.fit(
+        X, Y, batch_size=8, epochs=4, verbose=0,
+        callbacks=[TemperatureScheduler(recorder), keras.callbacks.BackupAndRestore(backup)],
+    )
+    assert len(history.history["temperature"]) == 2  # epochs 3 and 4 only
+    assert min(recorder.steps) == 2 * STEPS
+    np.testing.assert_allclose(history.history["temperature"], [schedule(3 * STEPS - 1), schedule(4 * STEPS - 1)])
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="update must be one of .* received update='step'"):
+        TemperatureScheduler(1.0, update="step")
+    with pytest.raises(ValueError, match="schedule must be a callable"):
+        TemperatureScheduler("fast")
+    with pytest.raises(ValueError, match="must hold a `temperature` variable"):
+        TemperatureScheduler(1.0, layers=[keras.layers.Dense(2)]).set_model(build()[0])
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, GumbelSoftmax(trainable_temperature=True)(inputs))
+    with pytest.raises(ValueError, match="cannot anneal a trainable temperature"):
+        TemperatureScheduler(1.0).set_model(model)

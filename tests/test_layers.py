@@ -1,0 +1,153 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import assert_frequencies, softmax
+
+import keras
+from keras_gumbel import GumbelSoftmax
+
+LOGITS = np.log(np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32))
+
+
+def tile(n):
+    return tf.constant(np.tile(LOGITS, (n, 1)))
+
+
+def small_model(layer):
+    inputs = keras.Input((8,))
+    logits = keras.layers.Reshape((3, 4))(keras.layers.Dense(12)(inputs))
+    return keras.Model(inputs, layer(logits))
+
+
+def test_training_samples_follow_the_layer_distribution():
+    layer = GumbelSoftmax(temperature=0.5, seed=1)
+    y = layer(tile(30_000), training=True).numpy()
+    dist = layer.distribution(tile(30_000))
+    assert float(dist.temperature) == 0.5
+    ref = dist.sample(seed=tf.constant([4, 4])).numpy()
+    # Same distribution: the per-category means of relaxed samples agree
+    # within 5 standard errors of their difference.
+    se = np.sqrt(y.var(0) / len(y) + ref.var(0) / len(ref))
+    assert (np.abs(y.mean(0) - ref.mean(0)) < 5 * se).all()
+
+
+def test_distribution_reads_the_current_temperature():
+    layer = GumbelSoftmax(temperature=1.0)
+    layer.temperature.assign(0.25)
+    assert float(layer.distribution(tile(2)).temperature) == 0.25
+
+
+def test_hard_training_output_is_exact_one_hot_with_softmax_frequencies():
+    y = GumbelSoftmax(temperature=0.5, hard=True, seed=2)(tile(30_000), training=True).numpy()
+    assert set(np.unique(y)) == {0.0, 1.0} and (y.sum(-1) == 1).all()
+    assert_frequencies(y.sum(0), softmax(LOGITS))
+
+
+def test_inference_modes():
+    x = tile(5)
+    np.testing.assert_array_equal(GumbelSoftmax()(x), tf.one_hot(np.full(5, 3), 4))
+    np.testing.assert_array_equal(GumbelSoftmax()(x, training=False), tf.one_hot(np.full(5, 3), 4))
+    np.testing.assert_allclose(
+        GumbelSoftmax(temperature=2.0, inference="softmax")(x), softmax(np.tile(LOGITS, (5, 1)) / 2), atol=1e-6
+    )
+    sampler = GumbelSoftmax(inference="sample", seed=3)
+    a, b = sampler(x), sampler(x)
+    assert not np.array_equal(a, b)
+    np.testing.assert_allclose(a.numpy().sum(-1), 1.0, atol=1e-6)
+
+
+def test_same_seed_same_sequence_and_successive_calls_differ():
+    a, b, c = GumbelSoftmax(seed=7), GumbelSoftmax(seed=7), GumbelSoftmax(seed=8)
+    x = tile(50)
+    seq_a = [a(x, training=True).numpy() for _ in range(3)]
+    seq_b = [b(x, training=True).numpy() for _ in range(3)]
+    np.testing.assert_array_equal(seq_a, seq_b)
+    assert not np.array_equal(seq_a[0], seq_a[1])
+    assert not np.array_equal(seq_a[0], c(x, training=True).numpy())
+
+
+def test_axis_and_output_shape():
+    layer = GumbelSoftmax(axis=1, hard=True, seed=1)
+    x = tf.random.stateless_normal((2, 6, 3), [1, 1])
+    y = layer(x, training=True)
+    assert layer.compute_output_shape((2, 6, 3)) == (2, 6, 3)
+    np.testing.assert_array_equal(y.numpy().sum(1), 1.0)
+
+
+def test_serialization_round_trip_as_json():
+    layer = GumbelSoftmax(temperature=0.7, hard=True, axis=-2, seed=5, inference="softmax", name="gs")
+    config = layer.get_config()
+    clone = GumbelSoftmax.from_config(json.loads(json.dumps(config)))
+    assert json.dumps(clone.get_config(), sort_keys=True) == json.dumps(config, sort_keys=True)
+    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(revived, GumbelSoftmax) and revived.get_config() == config
+
+
+def test_keras_file_round_trip_keeps_annealed_temperature(tmp_path):
+    model = small_model(GumbelSoftmax(temperature=1.0, seed=3, inference="softmax"))
+    model.layers[-1].temperature.assign(0.37)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    layer = loaded.layers[-1]
+    assert isinstance(layer, GumbelSoftmax)
+    assert float(layer.temperature.numpy()) == pytest.approx(0.37)
+    x = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_trainable_temperature_is_learned_and_kept_positive():
+    layer = GumbelSoftmax(temperature=1.0, trainable_temperature=True, min_temperature=0.05, seed=1)
+    model = small_model(layer)
+    assert [w.name for w in model.trainable_weights].count("temperature") == 1
+    # A loss that rewards one-hot outputs pushes the temperature down; the
+    # constraint stops it at min_temperature.
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss=lambda _, y: -keras.ops.mean(keras.ops.max(y, -1)))
+    x = np.random.default_rng(0).normal(size=(64, 8)).astype("float32")
+    model.fit(x, np.zeros((64,)), epochs=30, verbose=0)
+    value = float(layer.temperature.numpy())
+    assert 0.05 <= value < 0.9
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_training(mixed_policy, policy):
+    mixed_policy(policy)
+    layer = GumbelSoftmax(temperature=0.5, hard=True, seed=2)
+    model = small_model(layer)
+    model.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).normal(size=(32, 8)).astype("float32")
+    y = np.eye(4)[np.zeros((32, 3), int)].astype("float32")
+    history = model.fit(x, y, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    out = layer(tf.cast(tile(10), policy.split("_")[1]), training=True)
+    assert out.dtype == policy.split("_")[1]
+    assert layer.temperature.dtype == "float32"
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"temperature": -1.0}, r"temperature must be a finite number > 0, received temperature=-1.0"),
+        ({"temperature": 0}, r"received temperature=0"),
+        ({"temperature": float("nan")}, r"received temperature=nan"),
+        ({"temperature": "hot"}, r"received temperature='hot'"),
+        ({"inference": "mode"}, r"inference must be one of .*received inference='mode'"),
+        ({"hard": 1}, r"hard must be True or False, received hard=1"),
+        ({"axis": 1.5}, r"axis must be an integer, received axis=1.5"),
+        ({"seed": "x"}, r"seed must be None or an integer, received seed='x'"),
+        ({"trainable_temperature": "yes"}, r"trainable_temperature must be True or False"),
+        ({"estimator": "magic"}, r"estimator must be one of"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GumbelSoftmax(**kwargs)
+
+
+def test_bad_inputs_are_refused():
+    with pytest.raises(ValueError, match=r"axis must be in \[-2, 2\) for inputs of rank 2, received axis=3"):
+        GumbelSoftmax(axis=3)(tile(2))
+    with pytest.raises(TypeError, match="expects floating-point logits, received inputs of dtype int32"):
+        GumbelSoftmax()(tf.constant([[1, 2, 3]]))
