@@ -1,0 +1,1 @@
+"""Command-line entry points: argparse -> a config -> one library call."""

@@ -1,0 +1,1 @@
+"""Demo models built on keras_gumbel's layer and callback."""

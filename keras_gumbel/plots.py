@@ -1,0 +1,1 @@
+"""Pictures of training (matplotlib, Agg backend, PNG files written atomically)."""
