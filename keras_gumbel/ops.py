@@ -241,9 +241,17 @@ def gumbel_softmax(
         validate_temperature(temperature)
     compute = _compute_dtype(dtype)
     x = ops.cast(logits, compute)
-    temperature = ops.cast(temperature, compute)
-    g = _gumbel(ops.shape(x), seed, compute)
-    soft = ops.softmax((x + g) / temperature, axis=axis)
+    temperature_in, temperature = temperature, ops.cast(temperature, compute)
+    noisy = x + _gumbel(ops.shape(x), seed, compute)
+    if getattr(temperature_in, "trainable", False):
+        # d/dtau of (-inf / tau) is inf * 0 = NaN even where the softmax
+        # gradient is 0: divide finite values only (the cheap path is kept
+        # for fixed temperatures, whose gradient nobody takes).
+        impossible = ops.isneginf(noisy)
+        scaled = ops.where(impossible, -np.inf, ops.where(impossible, 0.0, noisy) / temperature)
+    else:
+        scaled = noisy / temperature
+    soft = ops.softmax(scaled, axis=axis)
     if estimator == "relaxed":
         return ops.cast(soft, dtype)
     return ops.cast(_straight_through(one_hot_argmax(soft, axis), soft), dtype)

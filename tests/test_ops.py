@@ -231,3 +231,21 @@ def test_bad_arguments_are_refused():
         G.gumbel_softmax(x, 1.0, seed=[1, 2, 3])
     with pytest.raises(TypeError, match="dtype must be a floating-point dtype"):
         G.sample_gumbel((2,), dtype="int32")
+
+
+def test_trainable_temperature_gradient_is_finite_with_neg_inf_logits():
+    x = tf.constant([[0.0, -np.inf, 1.0], [2.0, 0.0, -np.inf]])
+    tau = tf.Variable(0.5)
+    with tf.GradientTape() as tape:
+        y = G.gumbel_softmax(x, tau, seed=1)
+        loss = tf.reduce_sum(y * [1.0, 2.0, 3.0])
+    g = G.sample_gumbel((2, 3), seed=1).numpy()
+    z = (x.numpy() + g) / 0.5
+    s = softmax(z)
+    # d/dtau softmax(z)_k with z = (x + g) / tau: -s_k (z_k - <s, z>) / tau, over finite z.
+    zf = np.where(np.isfinite(z), z, 0.0)
+    expected = (-(s * (zf - (s * zf).sum(-1, keepdims=True))) / 0.5 * [1.0, 2.0, 3.0]).sum()
+    grad = tape.gradient(loss, tau).numpy()
+    assert np.isfinite(grad)
+    np.testing.assert_allclose(grad, expected, rtol=1e-4)
+    assert (y.numpy()[[0, 1], [1, 2]] == 0).all()
