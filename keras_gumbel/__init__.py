@@ -26,8 +26,14 @@ _check_backend(_keras.backend.backend())
 
 from keras_gumbel import ops, schedules  # noqa: E402
 from keras_gumbel.callbacks import TemperatureScheduler  # noqa: E402
-from keras_gumbel.layers import GumbelSoftmax  # noqa: E402
+from keras_gumbel.layers import GumbelSoftmax, RelaxedBernoulli  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["GumbelSoftmax", "TemperatureScheduler", "ops", "schedules"]
+__all__ = [
+    "GumbelSoftmax",
+    "RelaxedBernoulli",
+    "TemperatureScheduler",
+    "ops",
+    "schedules",
+]

@@ -1,4 +1,4 @@
-"""Keras layers that sample relaxed categorical variables."""
+"""Keras layers that sample relaxed categorical and binary variables."""
 
 import keras
 import tensorflow_probability as tfp
@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_gumbel import ops as gumbel_ops
 
-__all__ = ["GumbelSoftmax", "MinValue"]
+__all__ = ["GumbelSoftmax", "MinValue", "RelaxedBernoulli"]
 
 INFERENCE_MODES = ("argmax", "softmax", "sample")
 
@@ -25,59 +25,22 @@ class MinValue(keras.constraints.Constraint):
         return {"min_value": self.min_value}
 
 
-@keras.saving.register_keras_serializable(package="keras_gumbel")
-class GumbelSoftmax(keras.layers.Layer):
-    """Samples `RelaxedOneHotCategorical(temperature, logits)` (Gumbel-softmax).
+class _RelaxedSampler(keras.layers.Layer):
+    """Base of the sampling layers: the temperature weight, the seed, the
+    inference mode, the `hard` flag, their checks and their config.
 
-    In training the layer outputs `y = softmax((logits + g) / temperature)`
-    with `g` standard Gumbel noise (Jang et al. 2017; Maddison et al. 2017),
-    so gradients reach the logits. With `hard=True` it outputs the exact
-    one-hot `D = one_hot(argmax(y))` and back-propagates through `y`
-    (straight-through: `D + y - stop_gradient(y)`).
-
-    The temperature is a scalar weight named `temperature`: a
-    `TemperatureScheduler` callback assigns it during `fit` (a compiled train
-    function reads the new value) and `.keras` saving keeps the annealed value.
-
-    Args:
-        temperature: initial temperature, a finite number > 0.
-        hard: whether training outputs exact one-hots with straight-through
-            gradients.
-        axis: the categories axis of the logits.
-        seed: integer seed of the layer's `keras.random.SeedGenerator`; the
-            same seed replays the same sequence of samples.
-        inference: the output when not training: `"argmax"` (default), the
-            deterministic one-hot of `argmax(logits)`; `"softmax"`, the
-            deterministic `softmax(logits / temperature)`; `"sample"`, a
-            stochastic sample as in training.
-        trainable_temperature: learn the temperature by gradient descent
-            (kept >= `min_temperature`).
-        min_temperature: lower bound of a trainable temperature.
-        estimator: the gradient estimator (see `keras_gumbel.ops.ESTIMATORS`);
-            `None` means `"straight_through"` if `hard` else `"relaxed"`.
-        **kwargs: base layer arguments (`name`, `dtype`, ...).
-
-    Call arguments:
-        inputs: float logits, categories along `axis`.
-        training: Python boolean: whether to sample (training) or to apply
-            the `inference` mode.
-
-    Example:
-
-    >>> logits = keras.layers.Reshape((30, 10))(keras.layers.Dense(300)(x))
-    >>> z = GumbelSoftmax(temperature=1.0, seed=7)(logits)
+    Subclasses define `distribution(logits)` and the three outputs:
+    `_sample` (training, or `inference="sample"`), `_argmax` and `_softmax`.
     """
 
     def __init__(
         self,
         temperature=1.0,
         hard=False,
-        axis=-1,
         seed=None,
         inference="argmax",
         trainable_temperature=False,
         min_temperature=1e-2,
-        estimator=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -85,11 +48,9 @@ class GumbelSoftmax(keras.layers.Layer):
         self.min_temperature = gumbel_ops.validate_temperature(
             min_temperature, "min_temperature"
         )
-        self.estimator = gumbel_ops.resolve_estimator(estimator, hard)
+        if not isinstance(hard, bool):
+            raise ValueError(f"hard must be True or False, received hard={hard!r}")
         self.hard = hard
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an integer, received axis={axis!r}")
-        self.axis = axis
         if inference not in INFERENCE_MODES:
             raise ValueError(
                 f"inference must be one of {INFERENCE_MODES}, received "
@@ -120,6 +81,136 @@ class GumbelSoftmax(keras.layers.Layer):
         )
         self.supports_masking = False
 
+    @staticmethod
+    def _distribution_logits(logits):
+        # TFP distributions on half precision lose too much; as in ops.
+        logits = ops.convert_to_tensor(logits)
+        if keras.backend.standardize_dtype(logits.dtype) in ("float16", "bfloat16"):
+            logits = ops.cast(logits, "float32")
+        return logits
+
+    def _scaled(self, inputs):
+        return ops.cast(inputs, "float32") / self.temperature
+
+    def call(self, inputs, training=None):
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "float" not in dtype:
+            raise TypeError(
+                f"{self.name} expects floating-point logits, received inputs "
+                f"of dtype {dtype}"
+            )
+        if training or self.inference == "sample":
+            return self._sample(inputs)
+        if self.inference == "argmax":
+            return self._argmax(inputs)
+        return ops.cast(self._softmax(inputs), dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "temperature": self.initial_temperature,
+                "hard": self.hard,
+                "seed": self.seed,
+                "inference": self.inference,
+                "trainable_temperature": self.trainable_temperature,
+                "min_temperature": self.min_temperature,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_gumbel")
+class GumbelSoftmax(_RelaxedSampler):
+    """Samples `RelaxedOneHotCategorical(temperature, logits)` (Gumbel-softmax).
+
+    In training the layer outputs `y = softmax((logits + g) / temperature)`
+    with `g` standard Gumbel noise (Jang et al. 2017; Maddison et al. 2017),
+    so gradients reach the logits. With `hard=True` it outputs the exact
+    one-hot `D = one_hot(argmax(y))` and back-propagates through `y`
+    (straight-through: `D + y - stop_gradient(y)`). The other gradient
+    estimators (Gumbel-Rao, ReinMax, gapped straight-through) also output the
+    exact one-hot D; their formulas and papers are in
+    `keras_gumbel.ops.gumbel_softmax`.
+
+    The temperature is a scalar weight named `temperature`: a
+    `TemperatureScheduler` callback assigns it during `fit` (a compiled train
+    function reads the new value) and `.keras` saving keeps the annealed value.
+
+    Args:
+        temperature: initial temperature, a finite number > 0 (>= 1 for
+            `estimator="reinmax"`).
+        hard: whether training outputs exact one-hots with straight-through
+            gradients.
+        axis: the categories axis of the logits.
+        seed: integer seed of the layer's `keras.random.SeedGenerator`; the
+            same seed replays the same sequence of samples.
+        inference: the output when not training: `"argmax"` (default), the
+            deterministic one-hot of `argmax(logits)`; `"softmax"`, the
+            deterministic `softmax(logits / temperature)`; `"sample"`, a
+            stochastic sample as in training.
+        trainable_temperature: learn the temperature by gradient descent
+            (kept >= `min_temperature`). Not with `"reinmax"`, whose gradient
+            does not reach the temperature.
+        min_temperature: lower bound of a trainable temperature.
+        estimator: the gradient estimator (see `keras_gumbel.ops.ESTIMATORS`):
+            `"relaxed"`, `"straight_through"`, `"gumbel_rao"`, `"reinmax"` or
+            `"gapped_straight_through"`; `None` means `"straight_through"` if
+            `hard` else `"relaxed"`.
+        samples: the number of Gumbel draws `"gumbel_rao"` averages in its
+            gradient (1 for the other estimators).
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: float logits, categories along `axis`.
+        training: Python boolean: whether to sample (training) or to apply
+            the `inference` mode.
+
+    Example:
+
+    >>> logits = keras.layers.Reshape((30, 10))(keras.layers.Dense(300)(x))
+    >>> z = GumbelSoftmax(temperature=1.0, seed=7)(logits)
+    >>> z = GumbelSoftmax(estimator="gumbel_rao", samples=10, seed=7)(logits)
+    """
+
+    def __init__(
+        self,
+        temperature=1.0,
+        hard=False,
+        axis=-1,
+        seed=None,
+        inference="argmax",
+        trainable_temperature=False,
+        min_temperature=1e-2,
+        estimator=None,
+        samples=1,
+        **kwargs,
+    ):
+        super().__init__(
+            temperature=temperature,
+            hard=hard,
+            seed=seed,
+            inference=inference,
+            trainable_temperature=trainable_temperature,
+            min_temperature=min_temperature,
+            **kwargs,
+        )
+        self.estimator = gumbel_ops.resolve_estimator(estimator, hard)
+        self.samples = gumbel_ops.validate_samples(samples, self.estimator)
+        if self.estimator == "reinmax":
+            gumbel_ops.check_reinmax_temperature(self.initial_temperature)
+            if trainable_temperature:
+                raise ValueError(
+                    "estimator='reinmax' sends no gradient to the temperature, "
+                    "so it cannot be learned; received trainable_temperature=True"
+                )
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise ValueError(f"axis must be an integer, received axis={axis!r}")
+        self.axis = axis
+
     def build(self, input_shape):
         rank = len(input_shape)
         if not -rank <= self.axis < rank:
@@ -137,50 +228,92 @@ class GumbelSoftmax(keras.layers.Layer):
         """`tfp.distributions.RelaxedOneHotCategorical` at the current
         temperature, the distribution `call` samples in training (its
         categories on the last axis)."""
-        logits = ops.convert_to_tensor(logits)
-        if keras.backend.standardize_dtype(logits.dtype) in ("float16", "bfloat16"):
-            logits = ops.cast(logits, "float32")
+        logits = self._distribution_logits(logits)
         if self.axis not in (-1, len(logits.shape) - 1):
             logits = ops.moveaxis(logits, self.axis, -1)
         return tfp.distributions.RelaxedOneHotCategorical(
             ops.cast(self.temperature, logits.dtype), logits=logits
         )
 
-    def call(self, inputs, training=None):
-        dtype = keras.backend.standardize_dtype(inputs.dtype)
-        if "float" not in dtype:
-            raise TypeError(
-                f"{self.name} expects floating-point logits, received inputs "
-                f"of dtype {dtype}"
-            )
-        if training or self.inference == "sample":
-            return gumbel_ops.gumbel_softmax(
-                inputs,
-                self.temperature,
-                axis=self.axis,
-                seed=self.seed_generator,
-                estimator=self.estimator,
-            )
-        if self.inference == "argmax":
-            return gumbel_ops.one_hot_argmax(inputs, self.axis)
-        x = ops.cast(inputs, "float32") / self.temperature
-        return ops.cast(ops.softmax(x, axis=self.axis), dtype)
+    def _sample(self, inputs):
+        return gumbel_ops.gumbel_softmax(
+            inputs,
+            self.temperature,
+            axis=self.axis,
+            seed=self.seed_generator,
+            estimator=self.estimator,
+            samples=self.samples,
+        )
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    def _argmax(self, inputs):
+        return gumbel_ops.one_hot_argmax(inputs, self.axis)
+
+    def _softmax(self, inputs):
+        return ops.softmax(self._scaled(inputs), axis=self.axis)
 
     def get_config(self):
         config = super().get_config()
         config.update(
-            {
-                "temperature": self.initial_temperature,
-                "hard": self.hard,
-                "axis": self.axis,
-                "seed": self.seed,
-                "inference": self.inference,
-                "trainable_temperature": self.trainable_temperature,
-                "min_temperature": self.min_temperature,
-                "estimator": self.estimator,
-            }
+            {"axis": self.axis, "estimator": self.estimator, "samples": self.samples}
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="keras_gumbel")
+class RelaxedBernoulli(_RelaxedSampler):
+    """Samples `tfp.distributions.RelaxedBernoulli(temperature, logits)`.
+
+    The binary Concrete relaxation (Maddison et al. 2017; Jang et al. 2017)
+    for binary latents: in training the layer outputs
+    `y = sigmoid((logits + L) / temperature)` with `L = log u - log(1 - u)`
+    standard logistic noise, elementwise, so gradients reach the logits. With
+    `hard=True` it outputs the exact 0/1 value `D = [logits + L > 0]`, which
+    is 1 with probability `sigmoid(logits)`, and back-propagates through `y`
+    (straight-through: `D + y - stop_gradient(y)`). The maths is
+    `keras_gumbel.ops.relaxed_bernoulli`.
+
+    The temperature weight, seed, inference modes, `.keras` saving and
+    `TemperatureScheduler` annealing work as in `GumbelSoftmax`.
+
+    Args:
+        temperature: initial temperature, a finite number > 0.
+        hard: whether training outputs exact 0/1 values with straight-through
+            gradients.
+        seed: integer seed of the layer's `keras.random.SeedGenerator`.
+        inference: the output when not training: `"argmax"` (default), the
+            deterministic most likely value `[logits > 0]`; `"softmax"`, the
+            deterministic `sigmoid(logits / temperature)`; `"sample"`, a
+            stochastic sample as in training.
+        trainable_temperature: learn the temperature by gradient descent
+            (kept >= `min_temperature`).
+        min_temperature: lower bound of a trainable temperature.
+        **kwargs: base layer arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: float logits (log-odds), any shape.
+        training: Python boolean: whether to sample (training) or to apply
+            the `inference` mode.
+
+    Example:
+
+    >>> z = RelaxedBernoulli(temperature=0.5, hard=True, seed=7)(keras.layers.Dense(64)(x))
+    """
+
+    def distribution(self, logits):
+        """`tfp.distributions.RelaxedBernoulli` at the current temperature,
+        the distribution `call` samples in training."""
+        logits = self._distribution_logits(logits)
+        return tfp.distributions.RelaxedBernoulli(
+            ops.cast(self.temperature, logits.dtype), logits=logits
+        )
+
+    def _sample(self, inputs):
+        return gumbel_ops.relaxed_bernoulli(
+            inputs, self.temperature, hard=self.hard, seed=self.seed_generator
+        )
+
+    def _argmax(self, inputs):
+        return ops.cast(inputs > 0, inputs.dtype)
+
+    def _softmax(self, inputs):
+        return ops.sigmoid(self._scaled(inputs))

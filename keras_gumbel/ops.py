@@ -12,6 +12,15 @@ References:
   - C. J. Maddison, A. Mnih, Y. W. Teh. The Concrete Distribution: A
     Continuous Relaxation of Discrete Random Variables. ICLR 2017.
     https://arxiv.org/abs/1611.00712
+  - M. B. Paulus, C. J. Maddison, A. Krause. Rao-Blackwellizing the
+    Straight-Through Gumbel-Softmax Gradient Estimator. ICLR 2021.
+    https://arxiv.org/abs/2010.04838
+  - L. Liu, C. Dong, X. Liu, B. Yu, J. Gao. Bridging Discrete and
+    Backpropagation: Straight-Through and Beyond. NeurIPS 2023.
+    https://arxiv.org/abs/2304.08612
+  - T.-H. Fan, T.-C. Chi, A. I. Rudnicky, P. J. Ramadge. Training Discrete
+    Deep Generative Models via Gapped Straight-Through Estimator. ICML 2022.
+    https://arxiv.org/abs/2206.07235
 """
 
 import math
@@ -25,16 +34,29 @@ from tensorflow.python.ops import control_flow_util
 
 __all__ = [
     "ESTIMATORS",
+    "check_reinmax_temperature",
     "gumbel_max",
     "gumbel_softmax",
     "one_hot_argmax",
+    "relaxed_bernoulli",
     "sample_gumbel",
     "stateless_seed",
+    "validate_samples",
     "validate_temperature",
 ]
 
 # The estimators `gumbel_softmax` knows; all but "relaxed" output exact one-hots.
-ESTIMATORS = ("relaxed", "straight_through")
+ESTIMATORS = (
+    "relaxed",
+    "straight_through",
+    "gumbel_rao",
+    "reinmax",
+    "gapped_straight_through",
+)
+
+# The gap kappa of the gapped straight-through estimator (Fan et al. 2022's
+# GST-1.0).
+GAP = 1.0
 
 _LOW_PRECISION = ("float16", "bfloat16")
 
@@ -128,7 +150,6 @@ def _uniform(shape, seed, dtype):
     generator about 100x slower on CPU, whereas Threefry is fast there (and is
     not implemented outside XLA).
     """
-    alg = "threefry" if _in_xla_context() else "philox"
     dtype = keras.backend.standardize_dtype(dtype)
     return tf.random.stateless_uniform(
         shape,
@@ -136,8 +157,12 @@ def _uniform(shape, seed, dtype):
         minval=np.finfo(dtype).tiny,
         maxval=1.0,
         dtype=dtype,
-        alg=alg,
+        alg=_rng_alg(),
     )
+
+
+def _rng_alg():
+    return "threefry" if _in_xla_context() else "philox"
 
 
 def _gumbel(shape, seed, dtype):
@@ -180,10 +205,14 @@ def _straight_through(hard, soft):
     return hard + (soft - ops.stop_gradient(soft))
 
 
-def resolve_estimator(estimator, hard):
-    """The estimator named by the (`estimator`, `hard`) pair, checked."""
+def _check_hard(hard):
     if not isinstance(hard, bool):
         raise ValueError(f"hard must be True or False, received hard={hard!r}")
+
+
+def resolve_estimator(estimator, hard):
+    """The estimator named by the (`estimator`, `hard`) pair, checked."""
+    _check_hard(hard)
     if estimator is None:
         return "straight_through" if hard else "relaxed"
     if estimator not in ESTIMATORS:
@@ -200,7 +229,13 @@ def resolve_estimator(estimator, hard):
 
 
 def gumbel_softmax(
-    logits, temperature=1.0, hard=False, axis=-1, seed=None, estimator=None
+    logits,
+    temperature=1.0,
+    hard=False,
+    axis=-1,
+    seed=None,
+    estimator=None,
+    samples=1,
 ):
     """A Gumbel-softmax (Concrete) sample of `logits`.
 
@@ -213,6 +248,34 @@ def gumbel_softmax(
     With `hard=True` (the straight-through Gumbel-softmax estimator of Jang et
     al. 2017), the forward value is the exact one-hot `D = one_hot(argmax(y))`
     and the gradient is the relaxed sample's: `D + y - stop_gradient(y)`.
+
+    The estimators (θ the logits, τ the temperature, sg stop-gradient,
+    J(p) = diag(p) - p pᵀ the softmax Jacobian at p, ∇ the incoming gradient).
+    All but `"relaxed"` output the exact one-hot `D = one_hot(argmax(θ + g))`,
+    a draw of `Categorical(softmax(θ))`, and differ only in their gradient:
+
+    - `"relaxed"` (Jang et al. 2017; Maddison et al. 2017): `y`.
+    - `"straight_through"`: `D + y - sg(y)`; gradient `J(y)ᵀ∇ / τ`.
+    - `"gumbel_rao"` (Paulus et al. 2021): `D + ȳ - sg(ȳ)` with
+      `ȳ = (1/K) Σ_k softmax((θ + G_k) / τ)`, the `G_k` (`K = samples`)
+      Gumbel vectors drawn conditionally on `argmax(θ + G_k) = D`: for the
+      chosen class i, `θ_i + G_i = log Z - log E_i`, for the others
+      `θ_j + G_j = -log(E_j exp(-θ_j) + E_i / Z)`, with `Z = Σ exp θ` and
+      `E` standard exponential noise. The forward pass's own `g` is one of
+      the K vectors (it is such a conditional draw), so `samples=1` is
+      exactly `"straight_through"`. A Rao-Blackwellisation: the same mean
+      as straight-through, a lower variance.
+    - `"reinmax"` (Liu et al. 2023): with `π0 = softmax(θ)` and
+      `π1 = (D + softmax(θ / τ)) / 2`, the gradient is
+      `2 J(π1)ᵀ∇ - ½ J(π0)ᵀ∇` (Heun's method: second-order accurate, exact
+      in expectation for a quadratic f at τ = 1). The authors require
+      `τ >= 1`; a smaller temperature is refused (see
+      `check_reinmax_temperature`). No gradient reaches the temperature.
+    - `"gapped_straight_through"` (Fan et al. 2022, GST-1.0): deterministic
+      logits `θ'` that make D the argmax with a gap κ = 1,
+      `θ'_i = max θ` for the chosen class and `θ'_j = min(θ_j, max θ - κ)`
+      for the others (the shift held constant), and the output
+      `D + softmax(θ'/τ) - sg(softmax(θ'/τ))`: no noise in the gradient.
 
     `-inf` logits mark impossible categories: they are never sampled and their
     entries, outputs and gradients stay finite for the other categories.
@@ -229,6 +292,8 @@ def gumbel_softmax(
             stateless seed tensor of shape `[2]`.
         estimator: the gradient estimator: one of `ESTIMATORS`; `None` means
             `"straight_through"` if `hard` else `"relaxed"`.
+        samples: the number K of Gumbel vectors `"gumbel_rao"` averages, an
+            integer >= 1 (the other estimators take only 1).
 
     Returns:
         A tensor of the shape and dtype of `logits`.
@@ -239,22 +304,40 @@ def gumbel_softmax(
     estimator = resolve_estimator(estimator, hard)
     if not (tf.is_tensor(temperature) or isinstance(temperature, keras.Variable)):
         validate_temperature(temperature)
+    samples = validate_samples(samples, estimator)
+    if estimator == "reinmax":
+        temperature = check_reinmax_temperature(temperature)
     compute = _compute_dtype(dtype)
     x = ops.cast(logits, compute)
-    temperature_in, temperature = temperature, ops.cast(temperature, compute)
+    trainable = getattr(temperature, "trainable", False)
+    temperature = ops.cast(temperature, compute)
+    seed = stateless_seed(seed)
     noisy = x + _gumbel(ops.shape(x), seed, compute)
-    if getattr(temperature_in, "trainable", False):
-        # d/dtau of (-inf / tau) is inf * 0 = NaN even where the softmax
-        # gradient is 0: divide finite values only (the cheap path is kept
-        # for fixed temperatures, whose gradient nobody takes).
-        impossible = ops.isneginf(noisy)
-        scaled = ops.where(impossible, -np.inf, ops.where(impossible, 0.0, noisy) / temperature)
-    else:
-        scaled = noisy / temperature
-    soft = ops.softmax(scaled, axis=axis)
+    if estimator in ("reinmax", "gapped_straight_through"):
+        hard = one_hot_argmax(ops.stop_gradient(noisy), axis)
+        if estimator == "reinmax":
+            surrogate = _reinmax_surrogate(x, hard, temperature, axis)
+        else:
+            surrogate = _gapped_surrogate(x, hard, temperature, trainable, axis)
+        return ops.cast(_straight_through(hard, surrogate), dtype)
+    soft = ops.softmax(_over_temperature(noisy, temperature, trainable), axis=axis)
     if estimator == "relaxed":
         return ops.cast(soft, dtype)
-    return ops.cast(_straight_through(one_hot_argmax(soft, axis), soft), dtype)
+    hard = one_hot_argmax(soft, axis)
+    if samples > 1:
+        soft = _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, samples)
+    return ops.cast(_straight_through(hard, soft), dtype)
+
+
+def _over_temperature(x, temperature, trainable):
+    """`x / temperature`, keeping a trainable temperature's gradient finite."""
+    if not trainable:
+        return x / temperature
+    # d/dtau of (-inf / tau) is inf * 0 = NaN even where the softmax
+    # gradient is 0: divide finite values only (the cheap path is kept
+    # for fixed temperatures, whose gradient nobody takes).
+    impossible = ops.isneginf(x)
+    return ops.where(impossible, -np.inf, ops.where(impossible, 0.0, x) / temperature)
 
 
 def gumbel_max(logits, axis=-1, seed=None):
@@ -279,3 +362,171 @@ def gumbel_max(logits, axis=-1, seed=None):
     x = ops.cast(logits, _compute_dtype(dtype))
     noisy = x + _gumbel(ops.shape(x), seed, x.dtype)
     return ops.cast(one_hot_argmax(ops.stop_gradient(noisy), axis), dtype)
+
+
+def validate_samples(samples, estimator):
+    """Returns `samples` as an int, or raises: an integer >= 1, and > 1 only
+    for the `"gumbel_rao"` estimator, the one that averages several draws."""
+    if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
+        raise ValueError(
+            f"samples must be an integer >= 1, received samples={samples!r}"
+        )
+    if samples > 1 and estimator != "gumbel_rao":
+        raise ValueError(
+            "samples > 1 is the number of Gumbel-Rao draws, which only "
+            f"estimator='gumbel_rao' takes; received samples={samples!r}, "
+            f"estimator={estimator!r}"
+        )
+    return int(samples)
+
+
+def check_reinmax_temperature(temperature):
+    """Checks the `temperature >= 1` that ReinMax requires (Liu et al. 2023).
+
+    A Python number, or a tensor or variable read eagerly, raises
+    `ValueError` now. Inside a traced function the check is an assertion
+    that fails the step at run time (`InvalidArgumentError`); under XLA
+    (`jit_compile=True`), which drops assertions, there is no check.
+
+    Returns:
+        `temperature`, or in a traced graph the tensor that carries the
+        assertion.
+    """
+    is_tensor = tf.is_tensor(temperature) or isinstance(temperature, keras.Variable)
+    if is_tensor and not tf.executing_eagerly():
+        if _in_xla_context():
+            return temperature
+        temperature = tf.convert_to_tensor(temperature)
+        check = tf.debugging.assert_greater_equal(
+            temperature,
+            tf.ones_like(temperature),
+            message="estimator='reinmax' needs temperature >= 1 (Liu et al. 2023)",
+        )
+        with tf.control_dependencies([check]):
+            return tf.identity(temperature)
+    value = float(ops.convert_to_numpy(temperature)) if is_tensor else temperature
+    if not value >= 1:
+        raise ValueError(
+            "estimator='reinmax' needs temperature >= 1 (Liu et al. 2023), "
+            f"received temperature={value!r}"
+        )
+    return temperature
+
+
+def _conditional_gumbel(x, hard, axis, seed, samples):
+    """`samples` Gumbel vectors `G`, drawn given `argmax(x + G) = hard`.
+
+    Paulus et al. 2021 (after Maddison et al. 2014's top-down construction):
+    with `Z = Σ exp x` and `E` standard exponential noise, the maximum
+    `x_i + G_i = log Z - log E_i` and the others are Gumbels truncated
+    below it, `x_j + G_j = -log(E_j exp(-x_j) + E_i / Z)`. Written in log
+    space, so `-inf` logits give finite noise and never overflow.
+
+    Returns:
+        A tensor of shape `[samples] + x.shape`: the noise `G`, not `x + G`.
+    """
+    shape = (samples,) + tuple(ops.shape(x))
+    log_e = ops.log(-ops.log(_uniform(shape, seed, x.dtype)))
+    chosen = hard > 0
+    log_e_chosen = ops.sum(ops.where(chosen, log_e, 0.0), axis=axis + 1, keepdims=True)
+    log_z = ops.logsumexp(x, axis=axis, keepdims=True)
+    top = log_z - x - log_e_chosen
+    rest = -ops.logaddexp(log_e, log_e_chosen + x - log_z)
+    return ops.where(chosen, top, rest)
+
+
+def _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, samples):
+    # The forward pass's own relaxed sample `soft` is one conditional draw;
+    # the other samples - 1 come from a seed split off the forward seed.
+    extra_seed = tf.random.experimental.stateless_split(seed, 1, alg=_rng_alg())[0]
+    noise = _conditional_gumbel(ops.stop_gradient(x), hard, axis, extra_seed, samples - 1)
+    scaled = _over_temperature(ops.expand_dims(x, 0) + noise, temperature, trainable)
+    more = ops.softmax(scaled, axis=axis + 1)
+    return (soft + ops.sum(more, axis=0)) / samples
+
+
+def _softmax_jacobian_surrogate(x, probs, axis):
+    """A tensor whose gradient with respect to `x` is `J(p)ᵀ∇`.
+
+    `p ⊙ (x - <p, x>)` with `p` held constant has the Jacobian
+    `J(p) = diag(p) - p pᵀ`, the softmax's at `p`: the gradient of Liu et
+    al.'s `softmax(x + sg(log p - x))` without the log/exp round trip, so it
+    is exact for huge logits. Its value is meaningless; it is only used as
+    `s - sg(s)`. `x` must be finite.
+    """
+    probs = ops.stop_gradient(probs)
+    return probs * (x - ops.sum(probs * x, axis=axis, keepdims=True))
+
+
+def _reinmax_surrogate(x, hard, temperature, axis):
+    pi0 = ops.softmax(x, axis=axis)
+    pi1 = (hard + ops.softmax(x / temperature, axis=axis)) / 2
+    # -inf logits have pi0 = pi1 = 0, so zeroing them changes no gradient
+    # and keeps the surrogates finite.
+    x = ops.where(ops.isneginf(x), 0.0, x)
+    return 2.0 * _softmax_jacobian_surrogate(x, pi1, axis) - 0.5 * (
+        _softmax_jacobian_surrogate(x, pi0, axis)
+    )
+
+
+def _gapped_surrogate(x, hard, temperature, trainable, axis):
+    top = ops.max(x, axis=axis, keepdims=True)
+    shift = ops.where(hard > 0, top - x, -ops.relu(x - top + GAP))
+    shifted = x + ops.stop_gradient(shift)
+    return ops.softmax(_over_temperature(shifted, temperature, trainable), axis=axis)
+
+
+def _logistic(shape, seed, dtype):
+    u = _uniform(shape, seed, dtype)
+    return ops.log(u) - ops.log1p(-u)
+
+
+def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
+    """A relaxed Bernoulli (binary Concrete) sample of `logits`.
+
+    `y = sigmoid((logits + L) / temperature)` with `L = log u - log(1 - u)`
+    standard logistic noise, `u ~ Uniform[tiny, 1)`: a draw of
+    `tfp.distributions.RelaxedBernoulli(temperature, logits=logits)` (Maddison
+    et al. 2017; Jang et al. 2017), and for the same stateless seed TFP's
+    own sample. As the temperature goes to 0, `y` approaches the exact
+    Bernoulli sample `D = [logits + L > 0]`, which is 1 with probability
+    `sigmoid(logits)`.
+
+    With `hard=True` (straight-through) the output is the exact 0/1 value D
+    and the gradient is the relaxed sample's: `D + y - stop_gradient(y)`.
+
+    Args:
+        logits: float tensor of log-odds; `±inf` gives a sure 1 or 0. float16
+            and bfloat16 are computed in float32 and returned in their own
+            dtype.
+        temperature: a finite number > 0, or a scalar tensor or variable.
+        hard: whether to return exact 0/1 values with straight-through
+            gradients.
+        seed: `None`, an integer, a `keras.random.SeedGenerator`, or a
+            stateless seed tensor of shape `[2]`.
+
+    Returns:
+        A tensor of the shape and dtype of `logits`.
+    """
+    logits = ops.convert_to_tensor(logits)
+    dtype = _float_dtype(logits, "logits")
+    _check_hard(hard)
+    if not (tf.is_tensor(temperature) or isinstance(temperature, keras.Variable)):
+        validate_temperature(temperature)
+    compute = _compute_dtype(dtype)
+    x = ops.cast(logits, compute)
+    trainable = getattr(temperature, "trainable", False)
+    # TFP's order of operations (a logistic with loc = logits / tau and
+    # scale = 1 / tau), so the same seed gives TFP's sample.
+    rate = 1.0 / ops.cast(temperature, compute)
+    noise = _logistic(ops.shape(x), seed, compute)
+    if trainable:
+        # As in `_over_temperature`: (±inf * rate) has a NaN rate gradient.
+        finite = ops.isfinite(x)
+        z = ops.where(finite, noise * rate + ops.where(finite, x, 0.0) * rate, x)
+    else:
+        z = noise * rate + x * rate
+    soft = ops.sigmoid(z)
+    if not hard:
+        return ops.cast(soft, dtype)
+    return ops.cast(_straight_through(ops.cast(z > 0, compute), soft), dtype)
