@@ -1,0 +1,421 @@
+"""The gradient estimators of `ops.gumbel_softmax`, checked against theory.
+
+The test problem is small enough to enumerate: 3 categorical variables with
+4 categories each (64 joint states), so the exact gradient of E[f(D)] with
+respect to the logits is a finite sum. Each estimator is drawn N times in one
+call (a batch of N independent copies of the logits, whose per-copy gradients
+are N independent draws of the estimator), which gives its mean and variance;
+every tolerance is a number of standard errors of those N draws.
+"""
+
+import functools
+import itertools
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import Z, assert_frequencies, ks_statistic, ks_two_sample_bound, softmax
+
+import keras
+from keras_gumbel import GumbelSoftmax
+from keras_gumbel import ops as G
+
+HARD_ESTIMATORS = ("straight_through", "gumbel_rao", "reinmax", "gapped_straight_through")
+SAMPLES = {"gumbel_rao": 4}
+
+V, C = 3, 4
+_rng = np.random.default_rng(0)
+THETA = _rng.normal(size=(V, C))
+_A = _rng.normal(size=(V * C, V * C))
+QUAD_A, QUAD_B = (_A + _A.T) / 2, _rng.normal(size=V * C)
+TABLE = _rng.normal(size=(C,) * V)
+N = 20_000
+
+
+def quadratic(d):
+    """f(x) = x'Ax / 2 + b'x on the concatenated one-hots."""
+    x = tf.reshape(d, (-1, V * C))
+    a, b = tf.constant(QUAD_A, d.dtype), tf.constant(QUAD_B, d.dtype)
+    return 0.5 * tf.einsum("ni,ij,nj->n", x, a, x) + tf.linalg.matvec(x, b)
+
+
+def table(d):
+    """A random function of the 64 joint states, extended multilinearly."""
+    return tf.einsum("na,nb,nc,abc->n", d[:, 0], d[:, 1], d[:, 2], tf.constant(TABLE, d.dtype))
+
+
+FUNCTIONS = {"quadratic": quadratic, "table": table}
+
+
+def exact_gradient(name):
+    """d/dθ E[f(D)] = Σ_s p(s) f(s) (D_s - π), summed over the 64 states."""
+    states = np.eye(C)[list(itertools.product(range(C), repeat=V))]
+    pi = softmax(THETA)
+    p = np.prod((states * pi).sum(-1), axis=-1)
+    values = FUNCTIONS[name](tf.constant(states)).numpy()
+    return np.einsum("s,s,svc->vc", p, values, states - pi)
+
+
+@functools.lru_cache(maxsize=None)
+def draws(estimator, name, temperature=1.0, samples=1):
+    """N independent draws of the estimator of d/dθ E[f(D)], shape (N, V, C).
+
+    Every call uses the same seed, so all estimators see the same N samples D.
+    """
+    theta = tf.constant(np.tile(THETA.astype(np.float32), (N, 1, 1)))
+    with tf.GradientTape() as tape:
+        tape.watch(theta)
+        d = G.gumbel_softmax(
+            theta, temperature, estimator=estimator, samples=samples, seed=tf.constant([1, 2])
+        )
+        total = tf.reduce_sum(FUNCTIONS[name](d))
+    return tape.gradient(total, theta).numpy().astype(np.float64)
+
+
+def mean_and_se(g):
+    return g.mean(0), g.std(0, ddof=1) / np.sqrt(len(g))
+
+
+def total_variance(g):
+    """The trace of the covariance, with its standard error."""
+    s = ((g - g.mean(0)) ** 2).sum(axis=(1, 2))
+    return s.mean(), s.std(ddof=1) / np.sqrt(len(s))
+
+
+def bias_norm(g, exact):
+    """|E[g] - exact| estimated, with a bound on its sampling error."""
+    mean, se = mean_and_se(g)
+    return np.linalg.norm(mean - exact), np.sqrt((se**2).sum())
+
+
+# Forward pass ---------------------------------------------------------------
+
+LOGITS = np.log(np.array([0.05, 0.15, 0.3, 0.5], dtype=np.float32))
+
+
+def tile(logits, n):
+    return tf.constant(np.tile(logits, (n, 1)))
+
+
+@pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
+def test_forward_is_the_exact_gumbel_max_sample(estimator):
+    x, seed = tile(LOGITS, 40_000), tf.constant([3, 4])
+    y = G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=seed)
+    y = y.numpy()
+    assert set(np.unique(y)) == {0.0, 1.0} and (y.sum(-1) == 1).all()
+    # Every estimator draws the same D for the same seed: only gradients differ.
+    np.testing.assert_array_equal(y, G.gumbel_max(x, seed=seed))
+    assert_frequencies(y.sum(0), softmax(LOGITS))
+
+
+# Gumbel-Rao -----------------------------------------------------------------
+
+
+def test_gumbel_rao_with_one_sample_is_straight_through():
+    logits = tf.random.stateless_normal((64, 7), [1, 1])
+    w = tf.random.stateless_normal((64, 7), [2, 2])
+    seed = tf.constant([5, 6])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        rao = G.gumbel_softmax(logits, 0.7, estimator="gumbel_rao", samples=1, seed=seed)
+        st = G.gumbel_softmax(logits, 0.7, hard=True, seed=seed)
+        rao_loss, st_loss = tf.reduce_sum(w * rao), tf.reduce_sum(w * st)
+    np.testing.assert_array_equal(rao, st)
+    np.testing.assert_array_equal(tape.gradient(rao_loss, logits), tape.gradient(st_loss, logits))
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_gumbel_rao_has_the_mean_of_straight_through(name):
+    # Both see the same D and the same first Gumbel vector, so compare the
+    # paired differences: a Rao-Blackwellisation keeps the mean exactly.
+    diff = draws("gumbel_rao", name, samples=10) - draws("straight_through", name)
+    mean, se = mean_and_se(diff)
+    assert (np.abs(mean) <= Z * se).all(), (mean / se).round(1)
+    # ...a mean that is not the exact gradient (so the test is not vacuous:
+    # straight-through is biased on these problems).
+    st_mean, st_se = mean_and_se(draws("straight_through", name))
+    assert (np.abs(st_mean - exact_gradient(name)) > Z * st_se).any()
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_gumbel_rao_variance_decreases_with_samples(name):
+    var_1, se_1 = total_variance(draws("straight_through", name))
+    var_10, se_10 = total_variance(draws("gumbel_rao", name, samples=10))
+    assert var_10 + Z * se_10 < var_1 - Z * se_1, (var_10, var_1)
+
+
+def test_conditional_gumbel_noise_keeps_the_argmax_and_is_standard_gumbel():
+    n = 20_000
+    x = tile(LOGITS, n)
+    d = G.gumbel_max(x, seed=7)
+    noise = G._conditional_gumbel(x, d, 1, tf.constant([8, 9]), 2).numpy()
+    assert noise.shape == (2, n, 4) and np.isfinite(noise).all()
+    for k in range(2):
+        np.testing.assert_array_equal((x.numpy() + noise[k]).argmax(-1), d.numpy().argmax(-1))
+    # D ~ Categorical and G | D drawn conditionally: G is unconditionally
+    # iid standard Gumbel, whatever D was.
+    reference = np.random.default_rng(1).gumbel(size=n)
+    for j in range(4):
+        assert ks_statistic(noise[0][:, j], reference) < ks_two_sample_bound(n, n)
+    assert not np.array_equal(noise[0], noise[1])
+
+
+# ReinMax --------------------------------------------------------------------
+
+
+def test_reinmax_is_unbiased_for_a_quadratic_at_temperature_one():
+    # Heun's method is exact for a quadratic f (Liu et al. 2023, τ = 1).
+    mean, se = mean_and_se(draws("reinmax", "quadratic"))
+    assert (np.abs(mean - exact_gradient("quadratic")) <= Z * se).all()
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0])
+def test_reinmax_is_less_biased_than_straight_through_on_a_quadratic(temperature):
+    exact = exact_gradient("quadratic")
+    reinmax, reinmax_se = bias_norm(draws("reinmax", "quadratic", temperature), exact)
+    st, st_se = bias_norm(draws("straight_through", "quadratic", temperature), exact)
+    assert reinmax + Z * reinmax_se < st - Z * st_se, (reinmax, st)
+
+
+def softmax_jacobian_times(p, w):
+    """J(p)ᵀw with J(p) = diag(p) - p pᵀ, along the last axis."""
+    return p * (w - (p * w).sum(-1, keepdims=True))
+
+
+def test_reinmax_gradient_matches_hand_computed_reference():
+    logits = tf.random.stateless_normal((256, 7), [3, 3]) * 2
+    w = tf.random.stateless_normal((256, 7), [4, 4])
+    seed, tau = tf.constant([1, 9]), 1.5
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = tf.reduce_sum(w * G.gumbel_softmax(logits, tau, estimator="reinmax", seed=seed))
+    d, theta, w = G.gumbel_max(logits, seed=seed).numpy(), logits.numpy(), w.numpy()
+    pi0 = softmax(theta)
+    pi1 = (d + softmax(theta / tau)) / 2
+    expected = 2 * softmax_jacobian_times(pi1, w) - 0.5 * softmax_jacobian_times(pi0, w)
+    np.testing.assert_allclose(tape.gradient(loss, logits), expected, rtol=1e-4, atol=1e-6)
+
+
+# Gapped straight-through ----------------------------------------------------
+
+
+def gapped_logits(theta, d):
+    top = theta.max(-1, keepdims=True)
+    shifted = np.where(d > 0, top, np.minimum(theta, top - 1.0))
+    # D is the argmax of the shifted logits, by a gap of at least 1.
+    np.testing.assert_array_equal(shifted.argmax(-1), d.argmax(-1))
+    others = np.where(d > 0, -np.inf, shifted).max(-1)
+    assert (shifted.max(-1) - others >= 1.0 - 1e-6).all()
+    return shifted
+
+
+def test_gapped_straight_through_gradient_matches_hand_computed_reference():
+    logits = tf.random.stateless_normal((256, 7), [5, 5]) * 2
+    w = tf.random.stateless_normal((256, 7), [6, 6])
+    seed, tau = tf.constant([2, 8]), 0.7
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        y = G.gumbel_softmax(logits, tau, estimator="gapped_straight_through", seed=seed)
+        loss = tf.reduce_sum(w * y)
+    d = G.gumbel_max(logits, seed=seed).numpy()
+    soft = softmax(gapped_logits(logits.numpy(), d) / tau)
+    expected = softmax_jacobian_times(soft, w.numpy()) / tau
+    np.testing.assert_allclose(tape.gradient(loss, logits), expected, rtol=1e-4, atol=1e-6)
+
+
+# All estimators: XLA, precision, impossible categories, seeds -------------
+
+
+def test_compiled_with_xla_same_formulas():
+    # Under XLA the noise differs (Threefry), but given the sampled D the
+    # ReinMax and gapped gradients are deterministic: check them against the
+    # references, and Gumbel-Rao with one sample against straight-through.
+    logits = tf.constant(np.tile(LOGITS, (5_000, 1)))
+    w = tf.random.stateless_normal(logits.shape, [7, 7])
+
+    @tf.function(jit_compile=True)
+    def forward_backward(x, seed, estimator, samples, tau):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = G.gumbel_softmax(x, tau, estimator=estimator, samples=samples, seed=seed)
+            loss = tf.reduce_sum(w * y)
+        return y, tape.gradient(loss, x)
+
+    seed, theta = tf.constant([1, 2]), logits.numpy().astype(np.float64)
+    grads = {}
+    for estimator in HARD_ESTIMATORS:
+        y, grad = forward_backward(logits, seed, estimator, SAMPLES.get(estimator, 1), 1.5)
+        y, grad = y.numpy(), grads.setdefault(estimator, grad.numpy())
+        assert set(np.unique(y)) == {0.0, 1.0} and np.isfinite(grad).all()
+        assert_frequencies(y.sum(0), softmax(LOGITS))
+        if estimator == "reinmax":
+            pi1 = (y + softmax(theta / 1.5)) / 2
+            expected = 2 * softmax_jacobian_times(pi1, w.numpy()) - 0.5 * softmax_jacobian_times(
+                softmax(theta), w.numpy()
+            )
+            np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
+        if estimator == "gapped_straight_through":
+            soft = softmax(gapped_logits(theta, y) / 1.5)
+            np.testing.assert_allclose(grad, softmax_jacobian_times(soft, w.numpy()) / 1.5, rtol=1e-4, atol=1e-6)
+    rao = forward_backward(logits, seed, "gumbel_rao", 1, 1.5)[1]
+    np.testing.assert_array_equal(rao, grads["straight_through"])
+
+
+@pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
+def test_neg_inf_logits_and_trainable_temperature_stay_finite(estimator):
+    logits = np.array([0.0, -np.inf, 1.0, -np.inf, 0.5], dtype=np.float32)
+    x = tile(logits, 10_000)
+    w = tf.random.stateless_normal(x.shape, [1, 1])
+    tau = tf.Variable(1.5, trainable=True)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = G.gumbel_softmax(x, tau, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=11)
+        loss = tf.reduce_sum(w * y)
+    grad_x, grad_tau = tape.gradient(loss, [x, tau])
+    y = y.numpy()
+    assert (y[:, [1, 3]] == 0).all() and np.isfinite(grad_x.numpy()).all()
+    # ReinMax's gradient does not reach the temperature (None).
+    assert grad_tau is None if estimator == "reinmax" else np.isfinite(grad_tau.numpy())
+    assert_frequencies(y.sum(0), softmax(logits))
+
+
+@pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
+def test_huge_logits_stay_finite(estimator):
+    x = tf.constant([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=1)
+        loss = tf.reduce_sum(y * tf.constant([[1.0, 2.0, 3.0]]))
+    assert np.isfinite(tape.gradient(loss, x).numpy()).all()
+    np.testing.assert_array_equal(y.numpy(), [[1, 0, 0], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
+def test_low_precision_inputs(estimator, dtype):
+    x = tf.cast(tile(LOGITS * 50, 2000), dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=3)
+        loss = tf.reduce_sum(tf.cast(y, "float32") * tf.range(4, dtype="float32"))
+    grad = tape.gradient(loss, x)
+    assert y.dtype == dtype and grad.dtype == dtype
+    y32 = y.numpy().astype(np.float32)
+    assert set(np.unique(y32)) <= {0.0, 1.0} and (y32.sum(-1) == 1).all()
+    assert np.isfinite(grad.numpy().astype(np.float32)).all()
+
+
+def test_gumbel_rao_extra_draws_come_from_the_seed():
+    x = tile(LOGITS, 100)
+
+    def gradient(seed):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = G.gumbel_softmax(x, 0.5, estimator="gumbel_rao", samples=4, seed=seed)
+            loss = tf.reduce_sum(y * tf.range(4, dtype="float32"))
+        return y.numpy(), tape.gradient(loss, x).numpy()
+
+    y_a, g_a = gradient(tf.constant([1, 2]))
+    y_b, g_b = gradient(tf.constant([1, 2]))
+    np.testing.assert_array_equal(y_a, y_b)
+    np.testing.assert_array_equal(g_a, g_b)
+    assert not np.array_equal(g_a, gradient(tf.constant([1, 3]))[1])
+    gen_a, gen_b = keras.random.SeedGenerator(4), keras.random.SeedGenerator(4)
+    np.testing.assert_array_equal(gradient(gen_a)[1], gradient(gen_b)[1])
+    assert not np.array_equal(gradient(gen_a)[1], gradient(gen_a)[1])
+
+
+# Arguments ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("samples", [0, -1, 1.5, True, "2", None])
+def test_bad_samples_are_refused(samples):
+    with pytest.raises(ValueError, match=rf"samples must be an integer >= 1, received samples={samples!r}"):
+        G.gumbel_softmax(tile(LOGITS, 2), 1.0, estimator="gumbel_rao", samples=samples)
+    with pytest.raises(ValueError, match="samples must be an integer >= 1"):
+        GumbelSoftmax(estimator="gumbel_rao", samples=samples)
+
+
+def test_samples_only_for_gumbel_rao():
+    with pytest.raises(ValueError, match="only estimator='gumbel_rao' takes; received samples=3, estimator='straight_through'"):
+        G.gumbel_softmax(tile(LOGITS, 2), 1.0, hard=True, samples=3)
+    with pytest.raises(ValueError, match="received samples=2, estimator='relaxed'"):
+        GumbelSoftmax(samples=2)
+
+
+def test_reinmax_refuses_temperature_below_one():
+    x = tile(LOGITS, 2)
+    match = r"estimator='reinmax' needs temperature >= 1 \(Liu et al. 2023\), received temperature=0.5"
+    with pytest.raises(ValueError, match=match):
+        G.gumbel_softmax(x, 0.5, estimator="reinmax")
+    with pytest.raises(ValueError, match=match):
+        G.gumbel_softmax(x, tf.Variable(0.5), estimator="reinmax")
+    with pytest.raises(ValueError, match=match):
+        GumbelSoftmax(temperature=0.5, estimator="reinmax")
+    with pytest.raises(ValueError, match="sends no gradient to the temperature.*trainable_temperature=True"):
+        GumbelSoftmax(temperature=1.0, estimator="reinmax", trainable_temperature=True)
+    # In a traced function the value is known only at run time.
+    traced = tf.function(lambda t: G.gumbel_softmax(x, t, estimator="reinmax", seed=1))
+    assert traced(tf.constant(1.0)).shape == x.shape
+    with pytest.raises(tf.errors.InvalidArgumentError, match="needs temperature >= 1"):
+        traced(tf.constant(0.5))
+
+
+def test_relaxed_cannot_be_hard():
+    with pytest.raises(ValueError, match="received hard=True, estimator='relaxed'"):
+        GumbelSoftmax(hard=True, estimator="relaxed")
+
+
+# Layer: serialization and compiled training ----------------------------------
+
+
+@pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
+def test_layer_serialization_keeps_the_estimator(estimator):
+    layer = GumbelSoftmax(temperature=1.5, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=4)
+    config = layer.get_config()
+    assert config["estimator"] == estimator and config["samples"] == SAMPLES.get(estimator, 1)
+    clone = GumbelSoftmax.from_config(json.loads(json.dumps(config)))
+    assert clone.get_config() == config
+    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert revived.get_config() == config
+
+
+def small_model(layer):
+    inputs = keras.Input((8,))
+    logits = keras.layers.Reshape((3, 4))(keras.layers.Dense(12, name="encoder")(inputs))
+    outputs = keras.layers.Dense(1)(keras.layers.Flatten()(layer(logits)))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    "estimator, jit_compile",
+    [(e, False) for e in HARD_ESTIMATORS] + [("gumbel_rao", True), ("reinmax", True)],
+)
+def test_compiled_fit_trains_through_each_estimator(estimator, jit_compile, tmp_path):
+    layer = GumbelSoftmax(temperature=1.5, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=1)
+    model = small_model(layer)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", jit_compile=jit_compile)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 8)).astype("float32")
+    y = rng.normal(size=(64, 1)).astype("float32")
+    before = model.get_layer("encoder").kernel.numpy()
+    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    # The encoder sits before the sampler: only the estimator's gradient moves it.
+    assert not np.allclose(model.get_layer("encoder").kernel.numpy(), before)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    (revived,) = [lay for lay in keras.models.load_model(path).layers if isinstance(lay, GumbelSoftmax)]
+    assert (revived.estimator, revived.samples) == (estimator, SAMPLES.get(estimator, 1))
+
+
+def test_compiled_fit_refuses_a_reinmax_temperature_annealed_below_one():
+    layer = GumbelSoftmax(temperature=1.0, estimator="reinmax", seed=1)
+    model = small_model(layer)
+    model.compile(optimizer="sgd", loss="mse", jit_compile=False)
+    x, y = np.zeros((8, 8), "float32"), np.zeros((8, 1), "float32")
+    model.fit(x, y, epochs=1, verbose=0)
+    layer.temperature.assign(0.5)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="needs temperature >= 1"):
+        model.fit(x, y, epochs=1, verbose=0)
