@@ -6,7 +6,9 @@ import tensorflow as tf
 from helpers import assert_frequencies, softmax
 
 import keras
-from keras_gumbel import GumbelSoftmax
+from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
+from keras_gumbel import ops as gumbel_ops
+from keras_gumbel.callbacks import find_temperature_layers
 
 LOGITS = np.log(np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32))
 
@@ -151,3 +153,147 @@ def test_bad_inputs_are_refused():
         GumbelSoftmax(axis=3)(tile(2))
     with pytest.raises(TypeError, match="expects floating-point logits, received inputs of dtype int32"):
         GumbelSoftmax()(tf.constant([[1, 2, 3]]))
+
+
+# RelaxedBernoulli -------------------------------------------------------------
+
+BERNOULLI_LOGITS = np.array([-2.0, -0.5, 0.0, 1.0, 3.0], dtype=np.float32)
+
+
+def bernoulli_tile(n):
+    return tf.constant(np.tile(BERNOULLI_LOGITS, (n, 1)))
+
+
+def test_relaxed_bernoulli_samples_are_tfp_samples_for_the_same_seed():
+    layer = RelaxedBernoulli(temperature=0.6, seed=5)
+    x = tf.random.stateless_normal((64, 30), [1, 2]) * 3
+    y = layer(x, training=True).numpy()
+    # The layer's first draw uses its generator's first seed.
+    seed = gumbel_ops.stateless_seed(keras.random.SeedGenerator(5))
+    ref = layer.distribution(x).sample(seed=seed).numpy()
+    # The same logistic noise: equal up to TFP's sigmoid, which switches to
+    # exp(z) below z = -9 (relative error <= exp(-9), absolute < 2e-8).
+    np.testing.assert_allclose(y, ref, rtol=2e-6, atol=2e-8)
+    np.testing.assert_array_equal(y > 0.5, ref > 0.5)
+
+
+def test_relaxed_bernoulli_hard_is_exact_binary_with_sigmoid_frequencies():
+    n = 20_000
+    y = RelaxedBernoulli(temperature=0.5, hard=True, seed=2)(bernoulli_tile(n), training=True).numpy()
+    assert set(np.unique(y)) == {0.0, 1.0}
+    p = 1 / (1 + np.exp(-BERNOULLI_LOGITS.astype(np.float64)))
+    for k in range(len(p)):
+        ones = y[:, k].sum()
+        assert_frequencies([n - ones, ones], [1 - p[k], p[k]])
+
+
+def test_relaxed_bernoulli_gradients_hard_is_straight_through_of_relaxed():
+    x = tf.random.stateless_normal((256, 9), [3, 3])
+    w = tf.random.stateless_normal((256, 9), [4, 4])
+    seed, tau = tf.constant([5, 6]), 0.7
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        soft = gumbel_ops.relaxed_bernoulli(x, tau, seed=seed)
+        hard = gumbel_ops.relaxed_bernoulli(x, tau, hard=True, seed=seed)
+        soft_loss, hard_loss = tf.reduce_sum(w * soft), tf.reduce_sum(w * hard)
+    np.testing.assert_array_equal(hard, tf.cast(soft > 0.5, "float32"))
+    grad = tape.gradient(soft_loss, x)
+    np.testing.assert_array_equal(tape.gradient(hard_loss, x), grad)
+    # d sigmoid((x + L) / tau) / dx = y (1 - y) / tau.
+    soft = soft.numpy()
+    np.testing.assert_allclose(grad, w.numpy() * soft * (1 - soft) / tau, rtol=1e-4, atol=1e-7)
+
+
+def test_relaxed_bernoulli_inference_modes():
+    x = bernoulli_tile(3)
+    expected = np.tile((BERNOULLI_LOGITS > 0).astype(np.float32), (3, 1))
+    np.testing.assert_array_equal(RelaxedBernoulli()(x), expected)
+    np.testing.assert_array_equal(RelaxedBernoulli()(x, training=False), expected)
+    np.testing.assert_allclose(
+        RelaxedBernoulli(temperature=2.0, inference="softmax")(x),
+        1 / (1 + np.exp(-np.tile(BERNOULLI_LOGITS, (3, 1)) / 2)),
+        atol=1e-6,
+    )
+    sampler = RelaxedBernoulli(inference="sample", seed=3)
+    a, b = sampler(x).numpy(), sampler(x).numpy()
+    assert not np.array_equal(a, b) and ((a > 0) & (a < 1)).all()
+
+
+def test_relaxed_bernoulli_infinite_logits_low_precision_and_trainable_temperature():
+    x = tf.constant([[-np.inf, np.inf, 0.0, 80.0, -80.0]] * 4)
+    tau = tf.Variable(0.5, trainable=True)
+    for hard in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = gumbel_ops.relaxed_bernoulli(x, tau, hard=hard, seed=1)
+            loss = tf.reduce_sum(y * tf.range(5, dtype="float32"))
+        grad_x, grad_tau = tape.gradient(loss, [x, tau])
+        np.testing.assert_array_equal(y.numpy()[:, :2], [[0.0, 1.0]] * 4)
+        assert np.isfinite(grad_x.numpy()).all() and np.isfinite(grad_tau.numpy())
+    for dtype in ("float16", "bfloat16"):
+        x = tf.cast(bernoulli_tile(100) * 50, dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = gumbel_ops.relaxed_bernoulli(x, 0.1, hard=True, seed=4)
+        grad = tape.gradient(y, x)
+        assert y.dtype == dtype and grad.dtype == dtype
+        assert set(np.unique(y.numpy().astype(np.float32))) <= {0.0, 1.0}
+        assert np.isfinite(grad.numpy().astype(np.float32)).all()
+
+
+def test_relaxed_bernoulli_serialization_and_keras_file(tmp_path):
+    layer = RelaxedBernoulli(temperature=0.7, hard=True, seed=5, inference="softmax", name="rb")
+    config = layer.get_config()
+    clone = RelaxedBernoulli.from_config(json.loads(json.dumps(config)))
+    assert json.dumps(clone.get_config(), sort_keys=True) == json.dumps(config, sort_keys=True)
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, layer(keras.layers.Dense(6)(inputs)))
+    assert find_temperature_layers(model) == [layer]
+    layer.temperature.assign(0.37)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    revived = loaded.get_layer("rb")
+    assert isinstance(revived, RelaxedBernoulli) and revived.get_config() == config
+    assert float(revived.temperature.numpy()) == pytest.approx(0.37)
+    x = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_relaxed_bernoulli_compiled_fit_with_trainable_temperature(mixed_policy, policy):
+    mixed_policy(policy)
+    layer = RelaxedBernoulli(temperature=1.0, hard=True, trainable_temperature=True, seed=1)
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(layer(keras.layers.Dense(6)(inputs))))
+    assert [w.name for w in model.trainable_weights].count("temperature") == 1
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 8)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+    history = model.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert float(layer.temperature.numpy()) != 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"temperature": 0}, r"temperature must be a finite number > 0, received temperature=0"),
+        ({"hard": 1}, r"hard must be True or False, received hard=1"),
+        ({"inference": "mode"}, r"inference must be one of .*received inference='mode'"),
+        ({"seed": 1.5}, r"seed must be None or an integer, received seed=1.5"),
+        ({"trainable_temperature": 1}, r"trainable_temperature must be True or False"),
+    ],
+)
+def test_relaxed_bernoulli_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RelaxedBernoulli(**kwargs)
+
+
+def test_relaxed_bernoulli_bad_inputs_are_refused():
+    with pytest.raises(TypeError, match="expects floating-point logits, received inputs of dtype int32"):
+        RelaxedBernoulli()(tf.constant([[1, 2]]))
+    with pytest.raises(TypeError, match="logits must be a floating-point tensor"):
+        gumbel_ops.relaxed_bernoulli(tf.constant([1, 2]))
+    with pytest.raises(ValueError, match="hard must be True or False, received hard='no'"):
+        gumbel_ops.relaxed_bernoulli(tf.zeros(2), hard="no")
