@@ -178,26 +178,12 @@ def test_reinmax_is_less_biased_than_straight_through_on_a_quadratic(temperature
     assert reinmax + Z * reinmax_se < st - Z * st_se, (reinmax, st)
 
 
+# ReinMax and gapped straight-through: hand-computed references ------------
+
+
 def softmax_jacobian_times(p, w):
     """J(p)ᵀw with J(p) = diag(p) - p pᵀ, along the last axis."""
     return p * (w - (p * w).sum(-1, keepdims=True))
-
-
-def test_reinmax_gradient_matches_hand_computed_reference():
-    logits = tf.random.stateless_normal((256, 7), [3, 3]) * 2
-    w = tf.random.stateless_normal((256, 7), [4, 4])
-    seed, tau = tf.constant([1, 9]), 1.5
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        loss = tf.reduce_sum(w * G.gumbel_softmax(logits, tau, estimator="reinmax", seed=seed))
-    d, theta, w = G.gumbel_max(logits, seed=seed).numpy(), logits.numpy(), w.numpy()
-    pi0 = softmax(theta)
-    pi1 = (d + softmax(theta / tau)) / 2
-    expected = 2 * softmax_jacobian_times(pi1, w) - 0.5 * softmax_jacobian_times(pi0, w)
-    np.testing.assert_allclose(tape.gradient(loss, logits), expected, rtol=1e-4, atol=1e-6)
-
-
-# Gapped straight-through ----------------------------------------------------
 
 
 def gapped_logits(theta, d):
@@ -210,17 +196,25 @@ def gapped_logits(theta, d):
     return shifted
 
 
-def test_gapped_straight_through_gradient_matches_hand_computed_reference():
-    logits = tf.random.stateless_normal((256, 7), [5, 5]) * 2
-    w = tf.random.stateless_normal((256, 7), [6, 6])
-    seed, tau = tf.constant([2, 8]), 0.7
+def reference_gradient(estimator, theta, d, w, tau):
+    """The gradient of sum(w * output) given the sampled one-hots d, which
+    fix the ReinMax and gapped straight-through gradients completely."""
+    if estimator == "reinmax":
+        pi1 = (d + softmax(theta / tau)) / 2
+        return 2 * softmax_jacobian_times(pi1, w) - 0.5 * softmax_jacobian_times(softmax(theta), w)
+    return softmax_jacobian_times(softmax(gapped_logits(theta, d) / tau), w) / tau
+
+
+@pytest.mark.parametrize("estimator, tau", [("reinmax", 1.5), ("gapped_straight_through", 0.7)])
+def test_gradient_matches_hand_computed_reference(estimator, tau):
+    logits = tf.random.stateless_normal((256, 7), [3, 3]) * 2
+    w = tf.random.stateless_normal((256, 7), [4, 4])
+    seed = tf.constant([1, 9])
     with tf.GradientTape() as tape:
         tape.watch(logits)
-        y = G.gumbel_softmax(logits, tau, estimator="gapped_straight_through", seed=seed)
-        loss = tf.reduce_sum(w * y)
+        loss = tf.reduce_sum(w * G.gumbel_softmax(logits, tau, estimator=estimator, seed=seed))
     d = G.gumbel_max(logits, seed=seed).numpy()
-    soft = softmax(gapped_logits(logits.numpy(), d) / tau)
-    expected = softmax_jacobian_times(soft, w.numpy()) / tau
+    expected = reference_gradient(estimator, logits.numpy(), d, w.numpy(), tau)
     np.testing.assert_allclose(tape.gradient(loss, logits), expected, rtol=1e-4, atol=1e-6)
 
 
@@ -249,15 +243,9 @@ def test_compiled_with_xla_same_formulas():
         y, grad = y.numpy(), grads.setdefault(estimator, grad.numpy())
         assert set(np.unique(y)) == {0.0, 1.0} and np.isfinite(grad).all()
         assert_frequencies(y.sum(0), softmax(LOGITS))
-        if estimator == "reinmax":
-            pi1 = (y + softmax(theta / 1.5)) / 2
-            expected = 2 * softmax_jacobian_times(pi1, w.numpy()) - 0.5 * softmax_jacobian_times(
-                softmax(theta), w.numpy()
-            )
+        if estimator in ("reinmax", "gapped_straight_through"):
+            expected = reference_gradient(estimator, theta, y, w.numpy(), 1.5)
             np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
-        if estimator == "gapped_straight_through":
-            soft = softmax(gapped_logits(theta, y) / 1.5)
-            np.testing.assert_allclose(grad, softmax_jacobian_times(soft, w.numpy()) / 1.5, rtol=1e-4, atol=1e-6)
     rao = forward_backward(logits, seed, "gumbel_rao", 1, 1.5)[1]
     np.testing.assert_array_equal(rao, grads["straight_through"])
 
