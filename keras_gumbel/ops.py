@@ -1,4 +1,5 @@
-"""Gumbel-max and Gumbel-softmax maths: the one place the formulas live.
+"""Gumbel-max, Gumbel-softmax and relaxed Bernoulli maths, and the gradient
+estimators: the one place the formulas live.
 
 Every function here is pure: randomness comes only from the ``seed`` argument,
 which may be a ``keras.random.SeedGenerator`` (the usual case inside a layer),
@@ -487,8 +488,10 @@ def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
     `y = sigmoid((logits + L) / temperature)` with `L = log u - log(1 - u)`
     standard logistic noise, `u ~ Uniform[tiny, 1)`: a draw of
     `tfp.distributions.RelaxedBernoulli(temperature, logits=logits)` (Maddison
-    et al. 2017; Jang et al. 2017), and for the same stateless seed TFP's
-    own sample. As the temperature goes to 0, `y` approaches the exact
+    et al. 2017; Jang et al. 2017). For the same stateless seed the noise is
+    TFP's, and so is the sample, up to TFP's sigmoid, which switches to
+    `exp(z)` below `z = -9` (a difference under 2e-8). As the temperature
+    goes to 0, `y` approaches the exact
     Bernoulli sample `D = [logits + L > 0]`, which is 1 with probability
     `sigmoid(logits)`.
 
