@@ -78,7 +78,7 @@ def number_stream(probs=NUMBER_PROBS, batch_size=10, seed=None, label_smoothing=
     """An infinite stream of one-hot numbers drawn from `probs`: the toy GAN's data.
 
     Batch `i` is the exact categorical sample `gumbel_max(log(probs))` (the
-    Gumbel-max trick, `keras_gumbel.ops`) with the stateless seed
+    Gumbel-max trick, `keras_gumbel.ops`) with a stateless seed hashed from
     `(seed, i)`, drawn inside the tf.data graph: the same `seed` gives the
     same stream, batch for batch, on any machine and with any number of
     parallel calls. Categories of probability 0 are never drawn.
@@ -113,9 +113,13 @@ def number_stream(probs=NUMBER_PROBS, batch_size=10, seed=None, label_smoothing=
         )
 
     def draw(step):
-        # The counter is the second half of the stateless seed: batch `i`
-        # does not depend on which batches were drawn before it.
-        step_seed = tf.stack([tf.constant(seed, tf.int64), step])
+        # Batch `i`'s seed is a hash of (seed, i): it does not depend on which
+        # batches were drawn before it, and unlike the seed pairs (seed, i) it
+        # never repeats the noise of a keras.random.SeedGenerator(seed), whose
+        # states are (seed, 0), (seed, 1), ... (a generator seeded alike).
+        step_seed = tf.random.experimental.stateless_fold_in(
+            tf.constant([seed, 0x5EED], tf.int64), step
+        )
         one_hot = gumbel_ops.gumbel_max(logits, seed=step_seed)
         if label_smoothing:
             one_hot = one_hot * (1.0 - label_smoothing) + label_smoothing / num_categories
