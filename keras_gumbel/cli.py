@@ -1,1 +1,89 @@
 """Command-line entry points: argparse -> a config -> one library call."""
+
+import argparse
+import dataclasses
+
+
+def _config_from_args(config_class, args):
+    """`config_class(**flags)`: every parsed flag whose `dest` names a field of
+    the dataclass; a new flag only needs a config field of the same name."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return config_class(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def gan_parser():
+    """The argparse parser of `keras-gumbel-train-gan` (scripts/train_gan.py)."""
+    from keras_gumbel.training import (
+        LEARNING_RATE_DECAYS,
+        OPTIMIZERS,
+        TEMPERATURE_SCHEDULES,
+        GANConfig,
+    )
+
+    d = GANConfig()
+    parser = argparse.ArgumentParser(
+        prog="keras-gumbel-train-gan",
+        description=(
+            "Train the toy GAN: a Gumbel-softmax generator learns a discrete "
+            "distribution from a stream of numbers. Prints a table of true and "
+            "learned probabilities and their total variation distance, and writes "
+            "the model (gan.keras), a heatmap of the errors per epoch "
+            "(probability_errors.png) and the history (history.json, history.csv) "
+            "into --output-dir."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--output-dir", required=True, default=argparse.SUPPRESS,
+                        help="folder for the model, heatmap and history (created if needed)")
+    parser.add_argument("--probs", type=float, nargs="+", default=list(d.probs),
+                        help="the true probabilities of the numbers 0..K-1")
+    parser.add_argument("--epochs", type=int, default=d.epochs, help="training epochs")
+    parser.add_argument("--steps-per-epoch", type=int, default=d.steps_per_epoch,
+                        help="discriminator updates per epoch")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size,
+                        help="real and generated samples per update")
+    parser.add_argument("--generator-steps", type=int, default=d.generator_steps,
+                        help="generator updates per discriminator update")
+    parser.add_argument("--temperature", type=float, default=d.temperature,
+                        help="Gumbel-softmax temperature (initial one if annealed)")
+    parser.add_argument("--schedule", choices=TEMPERATURE_SCHEDULES, default=d.schedule,
+                        help="temperature schedule over the whole run")
+    parser.add_argument("--final-temperature", type=float, default=d.final_temperature,
+                        help="temperature at the end of an annealing schedule")
+    parser.add_argument("--hard", action="store_true",
+                        help="straight-through Gumbel-softmax (exact one-hot samples)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer,
+                        help="optimizer of both players (sgd: no momentum)")
+    parser.add_argument("--d-learning-rate", type=float, default=d.d_learning_rate,
+                        help="discriminator's initial learning rate")
+    parser.add_argument("--g-learning-rate", type=float, default=d.g_learning_rate,
+                        help="generator's initial learning rate")
+    parser.add_argument("--learning-rate-decay", choices=LEARNING_RATE_DECAYS,
+                        default=d.learning_rate_decay,
+                        help="cosine: both learning rates decay to 0 over the run")
+    parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
+                        help="smoothing of the real one-hot samples, in [0, 1)")
+    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+                        help="seed of the run (default: a random one, printed)")
+    parser.add_argument("--no-jit", dest="jit_compile", action="store_false",
+                        default=argparse.SUPPRESS,
+                        help="compile the train step without XLA (default: with XLA)")
+    parser.add_argument("--steps-per-execution", type=int, default=d.steps_per_execution,
+                        help="train steps per compiled call")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=d.verbose,
+                        help="0 silent, 1 progress bar, 2 one line per epoch")
+    return parser
+
+
+def train_gan_main(argv=None):
+    """`keras-gumbel-train-gan`: parses flags into a `GANConfig`, runs
+    `keras_gumbel.training.train_gan` and returns its `GANResult`."""
+    from keras_gumbel.training import GANConfig, train_gan
+
+    parser = gan_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _config_from_args(GANConfig, args)
+    except ValueError as e:
+        parser.error(str(e))
+    return train_gan(config)

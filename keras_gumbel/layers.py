@@ -108,6 +108,21 @@ class _RelaxedSampler(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    # Keras saves a layer's weights but not its SeedGenerator's state; a
+    # loaded model must continue the random sequence where the saved one was,
+    # so that a resumed run draws the same samples as an uninterrupted one.
+    _SEED_STATE = "seed_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._SEED_STATE] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self._SEED_STATE in keys:
+            self.seed_generator.state.assign(store[self._SEED_STATE])
+        super().load_own_variables({k: store[k] for k in keys if k != self._SEED_STATE})
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -182,7 +182,7 @@ class GumbelGAN(keras.Model):
             interface: called with a batch size, `num_categories`, `probs`).
         discriminator: a model mapping `[batch, K]` samples to one logit per
             sample, `[batch, 1]`; `None` builds the logistic regression of
-            the original post, a single `Dense(1)`.
+            the original post, a single `Dense(1)` (initialised to zeros).
         generator_steps: generator updates per discriminator update, an
             integer >= 1 (the post's GENERATOR_TRAINING_FACTOR = 10).
         true_probs: the real distribution, if known: adds the metric
@@ -218,8 +218,11 @@ class GumbelGAN(keras.Model):
         self.generator = generator
         self.num_categories = num_categories
         if discriminator is None:
+            # Zeros: the logistic regression's loss is convex, so it needs no
+            # random start, and the GAN stays reproducible from its seeds.
             discriminator = keras.Sequential(
-                [keras.layers.Dense(1, name="logistic_regression")], name="discriminator"
+                [keras.layers.Dense(1, kernel_initializer="zeros", name="logistic_regression")],
+                name="discriminator",
             )
         if not discriminator.built:
             discriminator.build((None, num_categories))
@@ -249,12 +252,18 @@ class GumbelGAN(keras.Model):
     def call(self, inputs, training=None):
         return self.discriminator(inputs, training=training)
 
-    def compile(self, d_optimizer="adam", g_optimizer="adam", loss=None, **kwargs):
+    def compile(self, d_optimizer, g_optimizer, loss=None, **kwargs):
         """Configures the model for training.
 
+        Under a `"mixed_float16"` dtype policy both optimizers are wrapped in
+        `keras.optimizers.LossScaleOptimizer`, as `keras.Model.compile` does
+        for its optimizer.
+
         Args:
-            d_optimizer: the discriminator's optimizer (becomes `optimizer`).
+            d_optimizer: the discriminator's optimizer (becomes `optimizer`):
+                an optimizer, its name or its config.
             g_optimizer: the generator's optimizer, a different instance.
+                (The toy GAN converges best with plain SGD; see the README.)
             loss: a loss `(labels, logits) -> scalar`; `None` means
                 `keras.losses.BinaryCrossentropy(from_logits=True)`.
             **kwargs: `jit_compile`, `steps_per_execution`, `run_eagerly`,
@@ -276,6 +285,10 @@ class GumbelGAN(keras.Model):
             )
         super().compile(optimizer=d_optimizer, **kwargs)
         self.d_optimizer = self.optimizer
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(
+            g_optimizer, keras.optimizers.LossScaleOptimizer
+        ):
+            g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
         self.g_optimizer = g_optimizer
         self.loss_fn = (
             keras.losses.BinaryCrossentropy(from_logits=True)
@@ -338,12 +351,15 @@ class GumbelGAN(keras.Model):
         g_weights = self.generator.trainable_weights
         with tf.GradientTape() as tape:
             d_loss, _ = self._gan_losses(real)
-        self.d_optimizer.apply(tape.gradient(d_loss, d_weights), d_weights)
+            # The identity unless the optimizer scales losses (mixed_float16).
+            scaled = self.d_optimizer.scale_loss(d_loss)
+        self.d_optimizer.apply(tape.gradient(scaled, d_weights), d_weights)
 
         def generator_step(_, total):
             with tf.GradientTape() as tape:
                 g_loss = self._generator_loss(batch_size)
-            self.g_optimizer.apply(tape.gradient(g_loss, g_weights), g_weights)
+                scaled = self.g_optimizer.scale_loss(g_loss)
+            self.g_optimizer.apply(tape.gradient(scaled, g_weights), g_weights)
             return total + ops.cast(g_loss, "float32")
 
         total = ops.fori_loop(0, self.generator_steps, generator_step, ops.zeros((), "float32"))
