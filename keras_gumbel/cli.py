@@ -87,3 +87,56 @@ def train_gan_main(argv=None):
     except ValueError as e:
         parser.error(str(e))
     return train_gan(config)
+
+
+def export_parser():
+    """The argparse parser of `keras-gumbel-export` (scripts/export_savedmodel.py)."""
+    parser = argparse.ArgumentParser(
+        prog="keras-gumbel-export",
+        description=(
+            "Export a saved .keras model as a TensorFlow SavedModel that loads "
+            "without keras_gumbel: a GumbelGAN's generator (signatures sample, "
+            "probs) or a DiscreteVAE (encode, decode, reconstruct, sample). "
+            "Inspect the result with `saved_model_cli show --dir DIR --all`."
+        ),
+    )
+    parser.add_argument("model", help="the .keras file (GumbelGAN or DiscreteVAE)")
+    parser.add_argument("dir", help="the SavedModel folder to write")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace DIR if it exists and is not empty")
+    return parser
+
+
+def export_main(argv=None):
+    """`keras-gumbel-export MODEL.keras DIR [--overwrite]`: loads the model and
+    calls `keras_gumbel.export.export_generator` (GumbelGAN) or `export_vae`
+    (DiscreteVAE); returns DIR."""
+    parser = export_parser()
+    args = parser.parse_args(argv)
+    import os
+
+    import keras
+
+    from keras_gumbel.export import export_generator, export_vae
+    from keras_gumbel.models import DiscreteVAE, GumbelGAN
+
+    if not os.path.isfile(args.model):
+        parser.error(f"MODEL must be a .keras file, received model={args.model!r} (no such file)")
+    # compile=False: exporting needs the weights, not the optimizers.
+    model = keras.saving.load_model(args.model, compile=False)
+    if isinstance(model, GumbelGAN):
+        export = export_generator
+    elif isinstance(model, DiscreteVAE):
+        export = export_vae
+    else:
+        parser.error(
+            f"MODEL must hold a keras_gumbel GumbelGAN or DiscreteVAE, received "
+            f"model={args.model!r} holding a {type(model).__name__}"
+        )
+    try:
+        path = export(model, args.dir, overwrite=args.overwrite)
+    except ValueError as e:
+        parser.error(str(e))
+    print(f"Exported {type(model).__name__} to {path}")
+    return path
+

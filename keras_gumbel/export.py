@@ -1,0 +1,240 @@
+"""SavedModel export: serve trained models with plain TensorFlow.
+
+The exported folders are ordinary TensorFlow SavedModels, written with
+Keras 3's `keras.export.ExportArchive`: the model's variables and the traced
+TensorFlow graphs of a few signatures. Loading them needs TensorFlow only,
+not keras_gumbel (nor Keras), so they serve with `tf.saved_model.load`,
+TensorFlow Serving or `saved_model_cli`:
+
+>>> served = tf.saved_model.load("gan_model")
+>>> served.signatures["sample"](n=tf.constant(5), seed=tf.constant(7, tf.int64))
+{'values': <int64 [5]>, 'one_hot': <float32 [5, K]>}
+
+Sampling signatures take an explicit int64 `seed` and draw with stateless
+TensorFlow random ops (Philox), so a seed gives the same draws on every call,
+every machine and every load; they keep no random state.
+
+Writing is atomic: the SavedModel goes to a temporary folder next to `path`
+that is renamed into place once it is complete, so `path` holds the old
+model or the new one, never a half-written one.
+"""
+
+import os
+import shutil
+import tempfile
+
+import keras
+import tensorflow as tf
+
+from keras_gumbel import ops as gumbel_ops
+from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
+
+__all__ = ["export_generator", "export_vae"]
+
+_N_SPEC = tf.TensorSpec(shape=(), dtype=tf.int32, name="n")
+_SEED_SPEC = tf.TensorSpec(shape=(), dtype=tf.int64, name="seed")
+
+
+def stateless_seed_from_int64(seed):
+    """The stateless seed `[2]` (int32) of an int64 scalar `seed`: its low
+    and high 32-bit halves, so distinct int64 seeds never share a stream.
+
+    For `0 <= seed < 2**31` it is `[seed, 0]`, the seed keras_gumbel and
+    Keras derive from a Python integer `seed`: the exported samplers then
+    draw exactly what the Keras model draws with that integer seed.
+    """
+    seed = tf.convert_to_tensor(seed, tf.int64)
+    low = tf.bitcast(tf.cast(tf.bitwise.bitwise_and(seed, 0xFFFFFFFF), tf.uint32), tf.int32)
+    high = tf.cast(tf.bitwise.right_shift(seed, 32), tf.int32)
+    return tf.stack([low, high])
+
+
+def _check_n(n):
+    return tf.debugging.assert_non_negative(n, message="n must be an integer >= 0")
+
+
+def _generator_of(model):
+    if isinstance(model, GumbelGAN):
+        return model.generator
+    if isinstance(model, CategoricalGenerator):
+        return model
+    raise ValueError(
+        "model must be a keras_gumbel.models.GumbelGAN or CategoricalGenerator, "
+        f"received model of type {type(model).__name__}"
+    )
+
+
+def _check_path(path, overwrite):
+    path = os.fspath(path)
+    if os.path.isdir(path) and not os.listdir(path):
+        return path  # an empty folder holds nothing to lose
+    if os.path.lexists(path) and not overwrite:
+        raise ValueError(
+            f"path already exists and is not an empty folder, received "
+            f"path={path!r}; pass overwrite=True to replace it"
+        )
+    return path
+
+
+def _write_atomically(archive, path, overwrite):
+    """Writes `archive` to a temporary sibling of `path`, then renames it to
+    `path` (replacing what is there if `overwrite`); on any error removes
+    the temporary folder and leaves `path` as it was."""
+    path = _check_path(path, overwrite)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    name = os.path.basename(os.path.abspath(path))
+    tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{name}-")
+    old = None
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp creates 0700; models are for sharing
+        archive.write_out(tmp, verbose=False)
+        # The check again: the export may take a while.
+        _check_path(path, overwrite)
+        if os.path.lexists(path) and not (os.path.isdir(path) and not os.listdir(path)):
+            # os.replace cannot put a folder over a non-empty one: move the
+            # old model aside first, and back if the rename fails.
+            old = tempfile.mkdtemp(dir=parent, prefix=f".old-{name}-")
+            os.replace(path, os.path.join(old, name))
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(os.path.join(old, name), path)
+                raise
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def export_generator(model, path, overwrite=False):
+    """Exports the learned distribution of a trained generator as a SavedModel.
+
+    Signatures (also methods of the loaded object):
+
+    - `sample(n, seed)`: `n` (int32 scalar) exact categorical draws from
+      the learned distribution by the Gumbel-max trick,
+      `argmax(logits + g)` with standard Gumbel noise `g` (Gumbel 1954;
+      Maddison et al. 2014) rather than the relaxed training samples.
+      Returns `{"values": int64 [n], "one_hot": float32 [n, K]}`. The
+      int64 scalar `seed` fixes the draws: the same seed repeats them.
+      For `0 <= seed < 2**31` they equal
+      `keras_gumbel.ops.gumbel_max(logits, seed=seed)` in Keras.
+    - `probs()`: `{"probs": float32 [K]}`, the learned distribution
+      `softmax(logits)`. It is also `serving_default`.
+
+    Args:
+        model: a trained `keras_gumbel.models.GumbelGAN` (its generator is
+            exported) or a `CategoricalGenerator`.
+        path: the SavedModel folder to write.
+        overwrite: whether to replace an existing, non-empty `path`.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ValueError: for another kind of model, or if `path` exists and is
+            not an empty folder while `overwrite` is False.
+    """
+    generator = _generator_of(model)
+    _check_path(path, overwrite)
+    num_categories = generator.num_categories
+
+    def probs():
+        return {"probs": tf.cast(generator.probs, tf.float32)}
+
+    def sample(n, seed):
+        with tf.control_dependencies([_check_n(n)]):
+            logits = tf.cast(generator.logits, tf.float32)
+        logits = tf.broadcast_to(logits, tf.stack([n, num_categories]))
+        one_hot = gumbel_ops.gumbel_max(logits, seed=stateless_seed_from_int64(seed))
+        return {"values": tf.argmax(one_hot, axis=-1, output_type=tf.int64), "one_hot": one_hot}
+
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    # The first endpoint is also `serving_default`.
+    archive.add_endpoint("probs", probs, input_signature=[])
+    archive.add_endpoint("sample", sample, input_signature=[_N_SPEC, _SEED_SPEC])
+    return _write_atomically(archive, path, overwrite)
+
+
+def export_vae(model, path, overwrite=False):
+    """Exports a trained `DiscreteVAE` as a SavedModel.
+
+    With `D = model.input_dim` pixels, `L = model.latent_dim` categorical
+    variables of `K = model.num_categories` classes, the signatures (also
+    methods of the loaded object) are:
+
+    - `encode(images)`: float32 images `[B, D]` in `[0, 1]` ->
+      `{"codes": int32 [B, L], "logits": float32 [B, L, K]}`, the logits of
+      the posterior q(z | x) and their argmax, the most likely code
+      (deterministic, no sampling).
+    - `decode(codes)`: int32 codes `[B, L]` with values in `[0, K)` ->
+      `{"images": float32 [B, D]}`, the decoder's pixel probabilities.
+    - `reconstruct(images)`: `decode(encode(images)["codes"])`, i.e.
+      `{"images": float32 [B, D]}`, deterministic; `model.reconstruct` in
+      Keras. It is also `serving_default`.
+    - `sample(n, seed)`: `n` (int32 scalar) codes drawn uniformly (the
+      prior) and decoded: `{"images": float32 [n, D], "codes": int32 [n, L]}`.
+      The int64 scalar `seed` fixes the draws; for `0 <= seed < 2**31` the
+      codes equal `model.sample(n, seed=seed)` in Keras.
+
+    Args:
+        model: a trained `keras_gumbel.models.DiscreteVAE`.
+        path: the SavedModel folder to write.
+        overwrite: whether to replace an existing, non-empty `path`.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ValueError: for another kind of model, or if `path` exists and is
+            not an empty folder while `overwrite` is False.
+    """
+    if not isinstance(model, DiscreteVAE):
+        raise ValueError(
+            "model must be a keras_gumbel.models.DiscreteVAE, received model "
+            f"of type {type(model).__name__}"
+        )
+    _check_path(path, overwrite)
+    latent_dim, num_categories = model.latent_dim, model.num_categories
+
+    def encode(images):
+        logits, codes = model.encode(images)
+        return {"codes": codes, "logits": tf.cast(logits, tf.float32)}
+
+    def decode(codes):
+        return {"images": tf.cast(model.decode(codes), tf.float32)}
+
+    def reconstruct(images):
+        return decode(model.encode(images)[1])
+
+    def sample(n, seed):
+        with tf.control_dependencies([_check_n(n)]):
+            shape = tf.stack([n, latent_dim])
+        # Keras's `randint` with the same stateless seed (Philox).
+        codes = tf.random.stateless_uniform(
+            shape,
+            seed=stateless_seed_from_int64(seed),
+            minval=0,
+            maxval=num_categories,
+            dtype=tf.int32,
+            alg="philox",
+        )
+        return {"images": decode(codes)["images"], "codes": codes}
+
+    images_spec = tf.TensorSpec(shape=(None, model.input_dim), dtype=tf.float32, name="images")
+    codes_spec = tf.TensorSpec(shape=(None, latent_dim), dtype=tf.int32, name="codes")
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    # The first endpoint is also `serving_default`.
+    archive.add_endpoint("reconstruct", reconstruct, input_signature=[images_spec])
+    archive.add_endpoint("encode", encode, input_signature=[images_spec])
+    archive.add_endpoint("decode", decode, input_signature=[codes_spec])
+    archive.add_endpoint("sample", sample, input_signature=[_N_SPEC, _SEED_SPEC])
+    return _write_atomically(archive, path, overwrite)
