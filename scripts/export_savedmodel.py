@@ -1,4 +1,4 @@
-"""Exports a saved .keras model as a SavedModel (see `python scripts/export_savedmodel.py --help`)."""
+"""Exports a .keras model as a SavedModel (see `python scripts/export_savedmodel.py --help`)."""
 from keras_gumbel.cli import export_main
 
 export_main()
