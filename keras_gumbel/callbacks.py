@@ -1,10 +1,18 @@
-"""Keras callbacks: temperature annealing; a generator's probabilities per epoch."""
+"""Keras callbacks: temperature annealing; a generator's probabilities and an
+autoencoder's reconstructions per epoch."""
+
+import os
 
 import keras
 
 from keras_gumbel import schedules as schedules_lib
 
-__all__ = ["ProbabilityHistory", "TemperatureScheduler", "find_temperature_layers"]
+__all__ = [
+    "ProbabilityHistory",
+    "ReconstructionPlotter",
+    "TemperatureScheduler",
+    "find_temperature_layers",
+]
 
 UPDATES = ("batch", "epoch")
 
@@ -176,3 +184,31 @@ class ProbabilityHistory(keras.callbacks.Callback):
         if logs is not None:
             for k, p in enumerate(probs):
                 logs[f"prob_{k}"] = float(p)
+
+
+class ReconstructionPlotter(keras.callbacks.Callback):
+    """Draws the PyTorch tutorial's picture after every epoch: a row of fixed
+    images above the model's reconstructions of them (`model.reconstruct`,
+    the decoded most likely code), as `folder/reconstructions_epoch_NNN.png`.
+
+    Args:
+        images: the images to reconstruct, `[N, 784]` in `[0, 1]`.
+        folder: where to write the PNGs (created if needed).
+    """
+
+    def __init__(self, images, folder):
+        super().__init__()
+        self.images = images
+        self.folder = os.fspath(folder)
+        self.paths = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_gumbel.plots import plot_reconstructions  # matplotlib on use only
+
+        path = os.path.join(self.folder, f"reconstructions_epoch_{epoch + 1:03d}.png")
+        reconstructions = keras.ops.convert_to_numpy(self.model.reconstruct(self.images))
+        temperature = (logs or {}).get("temperature")
+        title = f"epoch {epoch + 1}: originals (top), reconstructions (bottom)"
+        if temperature is not None:
+            title += f", temperature {float(temperature):.3f}"
+        self.paths.append(plot_reconstructions(self.images, reconstructions, path, title=title))

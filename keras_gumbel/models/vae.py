@@ -25,6 +25,7 @@ from keras import ops
 
 from keras_gumbel import ops as gumbel_ops
 from keras_gumbel.callbacks import TemperatureScheduler
+from keras_gumbel.distribute import scale_loss, step_logs
 from keras_gumbel.layers import GumbelSoftmax
 from keras_gumbel.schedules import ExponentialDecay, _positive_int
 
@@ -110,6 +111,15 @@ class DiscreteVAE(keras.Model):
         min_temperature: the annealed temperature's floor (0.5).
         anneal_rate: the decay rate per step (3e-5).
         anneal_every: the annealing period in steps (100).
+        estimator: the sampler's gradient estimator (see
+            `keras_gumbel.GumbelSoftmax`): `None` (`"straight_through"` if
+            `hard` else `"relaxed"`), `"relaxed"`, `"straight_through"`,
+            `"gumbel_rao"`, `"reinmax"` (needs temperatures >= 1, so
+            `temperature` and `min_temperature` >= 1) or
+            `"gapped_straight_through"`.
+        samples: the Gumbel draws `"gumbel_rao"` averages (1 otherwise).
+        trainable_temperature: learn the temperature with the other weights
+            (then it is not annealed: `temperature_scheduler()` refuses).
         seed: integer seed of the sampler and of `sample`; the same seed
             replays the same run.
         **kwargs: base model arguments (`name`, `dtype`, ...).
@@ -142,6 +152,9 @@ class DiscreteVAE(keras.Model):
         min_temperature=0.5,
         anneal_rate=3e-5,
         anneal_every=100,
+        estimator=None,
+        samples=1,
+        trainable_temperature=False,
         seed=None,
         **kwargs,
     ):
@@ -162,7 +175,10 @@ class DiscreteVAE(keras.Model):
                 f"activation must name a Keras activation, received activation={activation!r}"
             ) from error
         self.activation = activation
-        # Checks the annealing arguments now rather than at fit time.
+        # Checks the annealing arguments now rather than at fit time, with
+        # the names of this model's arguments.
+        gumbel_ops.validate_temperature(temperature)
+        gumbel_ops.validate_temperature(min_temperature, "min_temperature")
         self._schedule = ExponentialDecay(
             initial=temperature, rate=anneal_rate, minimum=min_temperature, every=anneal_every
         )
@@ -172,8 +188,29 @@ class DiscreteVAE(keras.Model):
         self.hard = hard
         self.seed = seed
 
-        # The sampler checks `temperature`, `hard` and `seed`.
-        self.sampler = GumbelSoftmax(temperature=temperature, hard=hard, seed=seed, name="sampler")
+        # The sampler checks `temperature`, `hard`, `estimator`, `samples`,
+        # `trainable_temperature` and `seed`.
+        self.sampler = GumbelSoftmax(
+            temperature=temperature,
+            hard=hard,
+            seed=seed,
+            estimator=estimator,
+            samples=samples,
+            trainable_temperature=trainable_temperature,
+            min_temperature=min(self.min_temperature, temperature),
+            name="sampler",
+        )
+        self.estimator = self.sampler.estimator
+        self.samples = self.sampler.samples
+        self.trainable_temperature = trainable_temperature
+        if self.estimator == "reinmax":
+            # The annealed temperature must stay in ReinMax's domain too.
+            if self.min_temperature < 1.0:
+                raise ValueError(
+                    "estimator='reinmax' needs temperatures >= 1 (Liu et al. "
+                    "2023), so min_temperature >= 1, received "
+                    f"min_temperature={self.min_temperature!r}"
+                )
         code_size = self.latent_dim * self.num_categories
         seeds = _layer_seeds(seed)
         self.encoder = _mlp(self.encoder_units, activation, code_size, "encoder", seeds)
@@ -231,6 +268,11 @@ class DiscreteVAE(keras.Model):
     def temperature_scheduler(self, verbose=0):
         """The `TemperatureScheduler` callback that anneals the sampler's
         temperature along `temperature_schedule()`, by global step."""
+        if self.trainable_temperature:
+            raise ValueError(
+                "the temperature of a DiscreteVAE with trainable_temperature=True "
+                "is learned, not annealed: train it without temperature_scheduler()"
+            )
         return TemperatureScheduler(
             self.temperature_schedule(), layers=[self.sampler], update="batch", verbose=verbose
         )
@@ -281,18 +323,21 @@ class DiscreteVAE(keras.Model):
             kl = self._kl(logits)
             negative_elbo = reconstruction + kl
             loss = ops.mean(negative_elbo)
-            # Loss scaling for mixed float16 (a no-op for other optimizers).
-            scaled_loss = self.optimizer.scale_loss(loss)
+            # Divided by the number of replicas (their gradients are summed),
+            # then scaled for mixed float16 (a no-op for other optimizers).
+            scaled_loss = self.optimizer.scale_loss(scale_loss(loss))
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
         self.loss_tracker.update_state(negative_elbo)
         self.reconstruction_tracker.update_state(reconstruction)
         self.kl_tracker.update_state(kl)
-        return {
-            "loss": self.loss_tracker.result(),
-            "reconstruction": self.reconstruction_tracker.result(),
-            "kl": self.kl_tracker.result(),
-        }
+        return step_logs(
+            {
+                "loss": self.loss_tracker.result(),
+                "reconstruction": self.reconstruction_tracker.result(),
+                "kl": self.kl_tracker.result(),
+            }
+        )
 
     def test_step(self, data):
         x = self._inputs(data)
@@ -312,7 +357,7 @@ class DiscreteVAE(keras.Model):
         self.kl_tracker.update_state(kl)
         self.hard_loss_tracker.update_state(hard_reconstruction + kl)
         self.hard_reconstruction_tracker.update_state(hard_reconstruction)
-        return {m.name: m.result() for m in self.metrics}
+        return step_logs({m.name: m.result() for m in self.metrics})
 
     # -- inference -----------------------------------------------------------
 
@@ -374,6 +419,59 @@ class DiscreteVAE(keras.Model):
             dtype="int32",
         )
 
+    def log_likelihood(self, x, samples=1000, chunk=100, seed=None):
+        """Importance-weighted estimate of `log p(x)` per image (nats).
+
+        The bound of Burda et al. 2016 (IWAE) with the discrete posterior
+        `q(z | x)` as proposal and `S = samples` exact categorical codes
+        `z_s ~ q(z | x)` (Gumbel-max):
+
+            log p(x) >= E[ log (1/S) sum_s p(x | z_s) p(z_s) / q(z_s | x) ],
+
+        tight as `S` grows; `S = 1` is the ELBO with hard samples.
+        `-log_likelihood(x)` is the negative log-likelihood estimate Jang et
+        al. 2017 report (with `samples=1000`).
+
+        Args:
+            x: images `[B, input_dim]` in `[0, 1]`.
+            samples: `S`, an integer >= 1.
+            chunk: codes decoded at once per image (memory `B * chunk *
+                input_dim` floats), an integer >= 1.
+            seed: `None` (the sampler's `SeedGenerator`), an integer or a
+                stateless seed `[2]`.
+
+        Returns:
+            float32 `[B]`: the estimates of `log p(x)`.
+        """
+        samples = _positive_int(samples, "samples")
+        chunk = _positive_int(chunk, "chunk")
+        x = ops.cast(ops.convert_to_tensor(x), "float32")
+        batch = ops.shape(x)[0]
+        logits = ops.cast(self._logits(ops.cast(x, self.compute_dtype)), "float32")
+        log_q_table = ops.log_softmax(logits, axis=-1)[:, None]  # [B, 1, L, K]
+        log_prior = -self.latent_dim * math.log(self.num_categories)
+        seed = self.sampler.seed_generator if seed is None else gumbel_ops.stateless_seed(seed)
+        log_weights = []
+        for start in range(0, samples, chunk):
+            size = min(chunk, samples - start)
+            tiled = ops.broadcast_to(
+                logits[:, None], (batch, size, self.latent_dim, self.num_categories)
+            )
+            if not isinstance(seed, keras.random.SeedGenerator):
+                seed = tf.random.experimental.stateless_fold_in(seed, start)
+            z = gumbel_ops.gumbel_max(tiled, seed=seed)
+            log_q = ops.sum(z * log_q_table, axis=(2, 3))
+            pixel_logits = self._pixel_logits(
+                ops.cast(ops.reshape(z, (-1, self.latent_dim * self.num_categories)), self.compute_dtype)
+            )
+            x_tiled = ops.reshape(
+                ops.broadcast_to(x[:, None], (batch, size, self.input_dim)), (-1, self.input_dim)
+            )
+            log_px = -ops.reshape(self._reconstruction(x_tiled, pixel_logits), (batch, size))
+            log_weights.append(log_px + log_prior - log_q)
+        log_weights = ops.concatenate(log_weights, axis=1)
+        return ops.logsumexp(log_weights, axis=1) - math.log(samples)
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -389,6 +487,9 @@ class DiscreteVAE(keras.Model):
                 "min_temperature": self.min_temperature,
                 "anneal_rate": self.anneal_rate,
                 "anneal_every": self.anneal_every,
+                "estimator": self.estimator,
+                "samples": self.samples,
+                "trainable_temperature": self.trainable_temperature,
                 "seed": self.seed,
             }
         )

@@ -1,0 +1,261 @@
+"""`tf.distribute` strategies for the training scripts, and what the models
+need to be right under them.
+
+Keras 3 on TensorFlow runs `train_step` once per replica, each on its share
+of the global batch, and *sums* the replicas' gradients. A model that writes
+its own `train_step` therefore divides each replica's mean loss by the
+number of replicas (`scale_loss`), exactly as `keras.Model.compute_loss`
+does, so that the summed gradient is the gradient of the global batch's mean
+loss. Metric variables are `ON_READ` with `SUM` aggregation: a `Mean`
+metric read outside `train_step` is the mean over the global batch.
+
+Each replica must draw its own Gumbel noise: the samplers' `SeedGenerator`
+is a mirrored variable (the same state on every replica), so
+`keras_gumbel.ops.stateless_seed` folds the replica's index into the seed it
+draws (`replica_seed`); a fixed seed still replays the same run.
+
+Example (build and compile the model inside the scope; `fit` takes the
+global batch and splits it over the replicas):
+
+>>> strategy = get_strategy("mirrored")
+>>> with strategy.scope():
+...     vae = DiscreteVAE(seed=1)
+...     vae.compile()
+>>> vae.fit(load_mnist("train", batch_size=100 * strategy.num_replicas_in_sync))
+"""
+
+import json
+import os
+import tempfile
+
+import keras
+import tensorflow as tf
+
+__all__ = [
+    "COLLECTIVE_TIMEOUT",
+    "STRATEGIES",
+    "BackupAndRestore",
+    "get_strategy",
+    "is_chief",
+    "replica_loss",
+    "replica_seed",
+    "scale_loss",
+    "step_logs",
+]
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+# Seconds a collective operation (a gradient all-reduce) may wait for its
+# peers before it fails with DeadlineExceeded, so that a worker whose peer
+# died raises instead of hanging. A step of the demos takes far less; a
+# slow checkpoint written by one worker while the others wait must too.
+COLLECTIVE_TIMEOUT = 300.0
+
+# MultiWorkerMirroredStrategy configures the process's collective ops once;
+# a second instance in the same process fails, so it is made once and kept.
+_MULTI_WORKER = {}
+
+
+def get_strategy(name, collective_timeout=COLLECTIVE_TIMEOUT):
+    """The `tf.distribute` strategy named `name`.
+
+    - `"default"`: `tf.distribute.get_strategy()`, the strategy in scope
+      (TensorFlow's default, one device, when none is).
+    - `"mirrored"`: `tf.distribute.MirroredStrategy()`, a replica on every
+      GPU of this machine (or the CPU when there is none).
+    - `"multiworker"`: `tf.distribute.MultiWorkerMirroredStrategy`, one
+      replica set per machine listed in the `TF_CONFIG` environment variable
+      (a single local worker without it). Create it at the start of the
+      program, before any other TensorFlow operation; every worker runs the
+      same program. Collective operations time out after
+      `collective_timeout` seconds, so no worker waits forever for a dead
+      peer; TensorFlow also checks its peers' health every 30 seconds and
+      aborts the collectives when one is gone. The instance is cached: the
+      process can hold only one.
+
+    Build and compile models inside `strategy.scope()`.
+
+    Args:
+        name: one of `STRATEGIES`.
+        collective_timeout: seconds (> 0) a collective operation of the
+            multi-worker strategy may wait for its peers.
+
+    Returns:
+        A `tf.distribute.Strategy`.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, received strategy={name!r}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if (
+        isinstance(collective_timeout, bool)
+        or not isinstance(collective_timeout, (int, float))
+        or not collective_timeout > 0
+    ):
+        raise ValueError(
+            "collective_timeout must be a number of seconds > 0, received "
+            f"collective_timeout={collective_timeout!r}"
+        )
+    if "strategy" not in _MULTI_WORKER:
+        _check_tf_config()
+        options = tf.distribute.experimental.CommunicationOptions(
+            timeout_seconds=float(collective_timeout)
+        )
+        _MULTI_WORKER["strategy"] = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=options
+        )
+    return _MULTI_WORKER["strategy"]
+
+
+def _check_tf_config():
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return
+    try:
+        config = json.loads(text)
+        workers = config["cluster"]["worker"]
+        task = config["task"]
+        index = int(task["index"])
+        ok = isinstance(workers, list) and task["type"] in config["cluster"] and index >= 0
+    except (ValueError, KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            "TF_CONFIG must be JSON such as {\"cluster\": {\"worker\": "
+            "[\"host1:port\", \"host2:port\"]}, \"task\": {\"type\": \"worker\", "
+            f"\"index\": 0}}}}, received TF_CONFIG={text!r}"
+        )
+
+
+def _num_replicas():
+    context = tf.distribute.get_replica_context()
+    if context is None:  # cross-replica context
+        return tf.distribute.get_strategy().num_replicas_in_sync
+    return context.num_replicas_in_sync
+
+
+def scale_loss(loss):
+    """`loss / num_replicas_in_sync`: a replica's share of the global mean loss.
+
+    Under a strategy every replica computes the mean loss of its part of the
+    global batch and the gradients are summed over replicas; dividing by the
+    number of replicas makes the sum the gradient of the global mean (for
+    equal parts), as `keras.Model.compute_loss` does. The identity with one
+    replica.
+    """
+    replicas = _num_replicas()
+    if True:
+        return loss
+    return loss * keras.ops.cast(1.0 / replicas, keras.backend.standardize_dtype(loss.dtype))
+
+
+# The reductions after which a Keras `Loss` divides by the number of replicas.
+_MEAN_REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def replica_loss(loss_fn, y_true, y_pred):
+    """`loss_fn(y_true, y_pred)` as the replica's own mean loss, unscaled.
+
+    A `keras.losses.Loss` that averages over the batch already divides its
+    value by the number of replicas when called in a replica's context (for
+    `keras.Model.compute_loss`); this undoes it, so that the value is right
+    for metrics and `scale_loss` may be applied once for the gradient. Other
+    callables are returned as they are. The identity with one replica.
+    """
+    value = loss_fn(y_true, y_pred)
+    replicas = _num_replicas()
+    if (
+        replicas > 1
+        and isinstance(loss_fn, keras.losses.Loss)
+        and loss_fn.reduction in _MEAN_REDUCTIONS
+    ):
+        value = value * keras.ops.cast(replicas, keras.backend.standardize_dtype(value.dtype))
+    return value
+
+
+def _multi_worker(strategy):
+    # More replicas in sync than this worker's devices: other workers take part.
+    return strategy.num_replicas_in_sync != len(strategy.extended.worker_devices)
+
+
+def step_logs(logs):
+    """The logs a `train_step` or `test_step` returns, made reducible.
+
+    Keras 3 reduces a step's logs across the workers of a multi-worker
+    strategy with `strategy.reduce("MEAN", value, axis=0)`, which fails on
+    scalars ("Invalid reduction dimension 0 for input with 0 dimensions",
+    tensorflow/tensorflow#72388). Under a multi-worker strategy each scalar
+    becomes a vector `[1]`, which that reduction averages back into a
+    scalar; elsewhere the logs are returned as they are.
+    """
+    if tf.distribute.in_cross_replica_context() or not tf.distribute.has_strategy():
+        return logs
+    if not _multi_worker(tf.distribute.get_strategy()):
+        return logs
+    return {
+        name: keras.ops.reshape(value, (1,)) if len(value.shape) == 0 else value
+        for name, value in logs.items()
+    }
+
+
+def replica_seed(seed):
+    """Folds the replica's index into a stateless seed `[2]` (int32 or int64).
+
+    `seed` unchanged with one replica; under a strategy with several, replica
+    `r` gets `tf.random.experimental.stateless_fold_in(seed, r)`: a distinct,
+    reproducible seed per replica, so replicas that share one `SeedGenerator`
+    state draw different noise.
+    """
+    context = tf.distribute.get_replica_context()
+    if True:
+        return seed
+    replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
+    return tf.random.experimental.stateless_fold_in(seed, replica, alg="philox")
+
+
+def is_chief():
+    """Whether this process is the chief of a multi-worker cluster: worker 0
+    (or the `chief` task) of `TF_CONFIG`, or any process without one."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return True
+    task = json.loads(text).get("task", {})
+    kind = task.get("type", "worker")
+    return kind == "chief" or (kind == "worker" and int(task.get("index", 0)) == 0)
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` for one worker of many.
+
+    Every worker restores from `backup_dir` (a folder all of them can read,
+    as on a shared file system); only the chief writes it. The other workers
+    still save (saving may read metrics, which needs every worker) but into
+    a private temporary folder, so no two processes write one file and all
+    resume from the same state. With a single process it is Keras' callback.
+
+    Args:
+        backup_dir: the chief's backup folder.
+        **kwargs: `save_freq`, `double_checkpoint`, `delete_checkpoint`, as
+            in `keras.callbacks.BackupAndRestore`.
+    """
+
+    def __init__(self, backup_dir, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self._restore_paths = (self._weights_path, self._training_metadata_path)
+        if not is_chief():
+            scratch = tempfile.mkdtemp(prefix="keras_gumbel_backup_")
+            self.backup_dir = scratch
+            self._weights_path = os.path.join(scratch, "latest.weights.h5")
+            self._training_metadata_path = os.path.join(scratch, "training_metadata.json")
+            self._prev_weights_path = f"{self._weights_path}.bkp"
+            self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
+
+    def _load_model(self):
+        own = (self._weights_path, self._training_metadata_path)
+        self._weights_path, self._training_metadata_path = self._restore_paths
+        try:
+            super()._load_model()
+        finally:
+            self._weights_path, self._training_metadata_path = own
