@@ -146,7 +146,7 @@ def scale_loss(loss):
     replica.
     """
     replicas = _num_replicas()
-    if True:
+    if replicas == 1:
         return loss
     return loss * keras.ops.cast(1.0 / replicas, keras.backend.standardize_dtype(loss.dtype))
 
@@ -209,7 +209,7 @@ def replica_seed(seed):
     state draw different noise.
     """
     context = tf.distribute.get_replica_context()
-    if True:
+    if context is None or context.num_replicas_in_sync == 1:
         return seed
     replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
     return tf.random.experimental.stateless_fold_in(seed, replica, alg="philox")
