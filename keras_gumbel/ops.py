@@ -33,6 +33,8 @@ import tensorflow as tf
 from keras import ops
 from tensorflow.python.ops import control_flow_util
 
+from keras_gumbel.distribute import replica_seed
+
 __all__ = [
     "ESTIMATORS",
     "check_reinmax_temperature",
@@ -117,10 +119,14 @@ def stateless_seed(seed):
     """Turns any accepted `seed` into a stateless seed: an int32 tensor `[2]`.
 
     A `keras.random.SeedGenerator` advances its state, so successive calls
-    draw new noise; the same initial seed replays the same sequence.
+    draw new noise; the same initial seed replays the same sequence. Under a
+    `tf.distribute` strategy with several replicas its state is the same on
+    every replica, so the replica's index is folded into it
+    (`keras_gumbel.distribute.replica_seed`): each replica draws different
+    noise, reproducibly.
     """
     if isinstance(seed, keras.random.SeedGenerator):
-        seed = seed.next()
+        seed = replica_seed(tf.convert_to_tensor(seed.next()))
     elif seed is None:
         return tf.random.uniform([2], maxval=tf.int32.max, dtype=tf.int32)
     elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool):

@@ -17,6 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gumbel.data import check_probs
+from keras_gumbel.distribute import replica_loss, scale_loss, step_logs
 from keras_gumbel.layers import GumbelSoftmax
 
 __all__ = ["CategoricalGenerator", "GumbelGAN", "TotalVariationDistance"]
@@ -147,7 +148,11 @@ class TotalVariationDistance(keras.metrics.Metric):
     def __init__(self, true_probs, name="tv_distance", **kwargs):
         super().__init__(name=name, **kwargs)
         self.true_probs = [float(p) for p in check_probs(true_probs, "true_probs")]
-        self.value = self.add_variable(shape=(), initializer="zeros", name="value")
+        # Every replica holds the same distance: "mean" (not the metrics'
+        # default "sum") keeps it when read across replicas.
+        self.value = self.add_variable(
+            shape=(), initializer="zeros", aggregation="mean", name="value"
+        )
 
     def update_state(self, probs):
         probs = ops.cast(probs, "float32")
@@ -321,24 +326,26 @@ class GumbelGAN(keras.Model):
         fake = self.generator(batch_size, training=True)
         real_logits = self.discriminator(real, training=True)
         fake_logits = self.discriminator(fake, training=True)
-        d_loss = self.loss_fn(
-            ops.ones_like(real_logits), real_logits
-        ) + self.loss_fn(ops.zeros_like(fake_logits), fake_logits)
-        g_loss = self.loss_fn(ops.ones_like(fake_logits), fake_logits)
+        # Each replica's own mean losses: train_step scales them for the sum
+        # of gradients over replicas, the metrics take them as they are.
+        d_loss = replica_loss(
+            self.loss_fn, ops.ones_like(real_logits), real_logits
+        ) + replica_loss(self.loss_fn, ops.zeros_like(fake_logits), fake_logits)
+        g_loss = replica_loss(self.loss_fn, ops.ones_like(fake_logits), fake_logits)
         return d_loss, g_loss
 
     def _generator_loss(self, batch_size):
         fake_logits = self.discriminator(
             self.generator(batch_size, training=True), training=True
         )
-        return self.loss_fn(ops.ones_like(fake_logits), fake_logits)
+        return replica_loss(self.loss_fn, ops.ones_like(fake_logits), fake_logits)
 
     def _update_metrics(self, d_loss, g_loss):
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         if self.tv_tracker is not None:
             self.tv_tracker.update_state(self.generator.probs)
-        return {m.name: m.result() for m in self.metrics}
+        return step_logs({m.name: m.result() for m in self.metrics})
 
     @staticmethod
     def _real(data):
@@ -351,18 +358,26 @@ class GumbelGAN(keras.Model):
         g_weights = self.generator.trainable_weights
         with tf.GradientTape() as tape:
             d_loss, _ = self._gan_losses(real)
-            # The identity unless the optimizer scales losses (mixed_float16).
-            scaled = self.d_optimizer.scale_loss(d_loss)
+            # Divided by the number of replicas (their gradients are summed);
+            # then scaled if the optimizer scales losses (mixed_float16).
+            scaled = self.d_optimizer.scale_loss(scale_loss(d_loss))
         self.d_optimizer.apply(tape.gradient(scaled, d_weights), d_weights)
 
         def generator_step(_, total):
             with tf.GradientTape() as tape:
                 g_loss = self._generator_loss(batch_size)
-                scaled = self.g_optimizer.scale_loss(g_loss)
+                scaled = self.g_optimizer.scale_loss(scale_loss(g_loss))
             self.g_optimizer.apply(tape.gradient(scaled, g_weights), g_weights)
             return total + ops.cast(g_loss, "float32")
 
-        total = ops.fori_loop(0, self.generator_steps, generator_step, ops.zeros((), "float32"))
+        total = ops.zeros((), "float32")
+        if tf.distribute.has_strategy():
+            # Under a strategy the optimizer synchronises the replicas, which
+            # a graph loop cannot contain: the loop is unrolled instead.
+            for step in range(self.generator_steps):
+                total = generator_step(step, total)
+        else:
+            total = ops.fori_loop(0, self.generator_steps, generator_step, total)
         return self._update_metrics(d_loss, total / self.generator_steps)
 
     def test_step(self, data):
