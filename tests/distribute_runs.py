@@ -71,8 +71,12 @@ def _vae_run(keras, strategy, temperature, epochs=3, scheduler=False, batch_size
     temperatures = [
         float(t) for t in strategy.experimental_local_results(vae.sampler.temperature.value)
     ]
+    evaluation = vae.evaluate(_dataset(_images(), batch_size), verbose=0, return_dict=True)
     return {
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        # hard_* are left out: the argmax of logits + noise depends on the
+        # noise at any temperature.
+        "evaluate": {k: float(evaluation[k]) for k in ("loss", "reconstruction", "kl")},
         "initial_weights": initial,
         "weights": _flat_weights(vae),
         "temperatures": temperatures,

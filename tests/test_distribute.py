@@ -132,6 +132,8 @@ def _assert_same_run(single, mirrored):
     assert single["history"].keys() == mirrored["history"].keys()
     for name, values in single["history"].items():
         np.testing.assert_allclose(mirrored["history"][name], values, rtol=1e-4, err_msg=name)
+    for name, value in single.get("evaluate", {}).items():  # test_step
+        assert mirrored["evaluate"][name] == pytest.approx(value, rel=1e-4), name
     initial = np.array(single["initial_weights"])
     np.testing.assert_array_equal(mirrored["initial_weights"], initial)
     update_single = np.array(single["weights"]) - initial
