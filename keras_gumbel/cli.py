@@ -160,10 +160,6 @@ def export_main(argv=None):
     return path
 
 
-def _optional_int(text):
-    return None if text.lower() == "none" else int(text)
-
-
 def vae_parser():
     """The argparse parser of `keras-gumbel-train-vae` (scripts/train_vae.py)."""
     from keras_gumbel.data import BINARIZE_MODES

@@ -192,3 +192,25 @@ def test_vae_script_refuses_bad_flags(tmp_path, capsys, argv, message):
     text = capsys.readouterr().err if error.type is SystemExit else str(error.value)
     assert re.search(message, text)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_both_models_without_nan(policy, monkeypatch):
+    from keras_gumbel import training
+
+    monkeypatch.setattr(training, "mixed_precision_policy", lambda: policy)
+    before = keras.config.dtype_policy().name
+    gan = train_gan(GANConfig(epochs=2, steps_per_epoch=3, batch_size=64, generator_steps=2,
+                              seed=0, jit_compile=False, verbose=0, mixed_precision=True))
+    vae = train_vae(VAEConfig(**{**_vae_config_args(), "epochs": 1, "mixed_precision": True}))
+    assert keras.config.dtype_policy().name == before  # no global side effect
+    assert gan.model.dtype_policy.name == policy == vae.model.dtype_policy.name
+    assert vae.model.encoder.layers[0].compute_dtype == policy.split("_")[1]
+    # float16 needs loss scaling (its gradients underflow); bfloat16 has
+    # float32's exponent range and does not.
+    scaled = policy == "mixed_float16"
+    for optimizer in (gan.model.d_optimizer, gan.model.g_optimizer, vae.model.optimizer):
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer) == scaled
+    assert np.isfinite(gan.probs).all() and np.isfinite(gan.history["d_loss"]).all()
+    assert all(np.isfinite(v) for v in list(vae.train.values()) + list(vae.test.values()))
+    assert vae.test["loss"] < 16 * 784  # far below a NaN-free but diverged run
