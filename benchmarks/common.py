@@ -41,16 +41,31 @@ def machine_info():
     torch = optional_torch()
     if torch is not None:
         info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
+        info["torch_threads"] = torch_default_threads()
+        info["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "unset")
     return info
 
 
+_TORCH = {}
+
+
 def optional_torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
+    """The torch module, or `None` if it is not installed. Its default thread
+    count is remembered on first import (see `torch_default_threads`)."""
+    if "module" not in _TORCH:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+        _TORCH["module"] = torch
+        _TORCH["threads"] = torch.get_num_threads() if torch is not None else None
+    return _TORCH["module"]
+
+
+def torch_default_threads():
+    """torch's thread count before any benchmark changed it."""
+    optional_torch()
+    return _TORCH["threads"]
 
 
 def interleaved(fns, rounds=7, min_time=0.2):
