@@ -110,6 +110,18 @@ def _check_common(config):
     _check_bools(config, ("mixed_precision", "overwrite"))
     if config.seed is not None:
         _check_int(config.seed, "seed", minimum=0)
+    export_dir = config.export_dir
+    if (
+        export_dir is not None
+        and not config.overwrite
+        and os.path.exists(export_dir)
+        and not (os.path.isdir(export_dir) and not os.listdir(export_dir))
+    ):
+        # Refused before training rather than after it.
+        raise ValueError(
+            "export_dir already exists and is not an empty folder, received "
+            f"export_dir={export_dir!r}; pass overwrite=True (--overwrite) to replace it"
+        )
 
 
 def _resolve_seed(config):

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras
 from keras_gumbel import callbacks as callbacks_lib
@@ -112,7 +113,8 @@ def test_vae_script_end_to_end_writes_pictures_history_and_model(tmp_path, monke
     out = tmp_path / "run"
     result = train_vae_main(VAE_TINY + ["--epochs", "2", "--output-dir", str(out),
                                         "--log-likelihood-samples", "20",
-                                        "--log-likelihood-images", "50"])
+                                        "--log-likelihood-images", "50",
+                                        "--export", str(tmp_path / "served")])
     assert os.listdir(cwd) == []  # nothing written to the current folder
     assert sorted(os.listdir(out)) == [
         "history.csv", "history.json", "logs", "loss_curves.png",
@@ -133,6 +135,26 @@ def test_vae_script_end_to_end_writes_pictures_history_and_model(tmp_path, monke
     loaded = keras.saving.load_model(out / "vae.keras")
     assert isinstance(loaded, DiscreteVAE) and loaded.latent_dim == 4
     assert int(loaded.optimizer.iterations.numpy()) == 8
+    # --export: the SavedModel reconstructs as the trained model does.
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    x = np.random.default_rng(0).uniform(size=(3, 784)).astype(np.float32)
+    np.testing.assert_allclose(served.reconstruct(images=x)["images"],
+                               result.model.reconstruct(x), rtol=1e-5, atol=1e-6)
+    assert result.files["export"] == str(tmp_path / "served")
+
+
+def test_gan_script_exports_a_saved_model(tmp_path):
+    result = train_gan_main(TINY + ["--output-dir", str(tmp_path / "run"),
+                                    "--export", str(tmp_path / "served")])
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    np.testing.assert_allclose(served.probs()["probs"], result.probs, rtol=1e-6)
+    # The folder exists now: refused before training without --overwrite.
+    with pytest.raises(SystemExit):
+        train_gan_main(TINY + ["--output-dir", str(tmp_path / "run2"),
+                               "--export", str(tmp_path / "served")])
+    assert not (tmp_path / "run2").exists()
+    train_gan_main(TINY + ["--output-dir", str(tmp_path / "run2"), "--overwrite",
+                           "--export", str(tmp_path / "served")])
 
 
 def test_vae_script_prints_the_losses(tmp_path, capsys):
