@@ -12,9 +12,16 @@ def _config_from_args(config_class, args):
 
 
 def _add_run_flags(parser, defaults):
-    """The flags both training scripts share: devices, precision, export."""
+    """The flags both training scripts share: seed, output, devices,
+    precision, export."""
     from keras_gumbel.training import STRATEGIES
 
+    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+                        help="seed of the run (default: a random one, printed)")
+    parser.add_argument("--steps-per-execution", type=int, default=defaults.steps_per_execution,
+                        help="train steps per compiled call")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=defaults.verbose,
+                        help="0 silent, 1 progress bar, 2 one line per epoch")
     parser.add_argument("--strategy", choices=STRATEGIES, default=defaults.strategy,
                         help="tf.distribute strategy: mirrored uses every device of this "
                              "machine, multiworker every machine named in TF_CONFIG; "
@@ -27,6 +34,19 @@ def _add_run_flags(parser, defaults):
                              "TensorFlow)")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --export replace an existing folder")
+
+
+def _train_main(parser, config_class, train, argv, adjust=None):
+    """Parses `argv` into a `config_class` (a bad value is a usage error,
+    exit status 2, before anything runs) and returns `train(config)`."""
+    args = parser.parse_args(argv)
+    if adjust is not None:
+        adjust(args)
+    try:
+        config = _config_from_args(config_class, args)
+    except (ValueError, FileNotFoundError) as e:
+        parser.error(str(e))
+    return train(config)
 
 
 def gan_parser():
@@ -81,15 +101,9 @@ def gan_parser():
                         help="cosine: both learning rates decay to 0 over the run")
     parser.add_argument("--label-smoothing", type=float, default=d.label_smoothing,
                         help="smoothing of the real one-hot samples, in [0, 1)")
-    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
-                        help="seed of the run (default: a random one, printed)")
     parser.add_argument("--no-jit", dest="jit_compile", action="store_false",
                         default=argparse.SUPPRESS,
                         help="compile the train step without XLA (default: with XLA)")
-    parser.add_argument("--steps-per-execution", type=int, default=d.steps_per_execution,
-                        help="train steps per compiled call")
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=d.verbose,
-                        help="0 silent, 1 progress bar, 2 one line per epoch")
     _add_run_flags(parser, d)
     return parser
 
@@ -99,13 +113,7 @@ def train_gan_main(argv=None):
     `keras_gumbel.training.train_gan` and returns its `GANResult`."""
     from keras_gumbel.training import GANConfig, train_gan
 
-    parser = gan_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = _config_from_args(GANConfig, args)
-    except ValueError as e:
-        parser.error(str(e))
-    return train_gan(config)
+    return _train_main(gan_parser(), GANConfig, train_gan, argv)
 
 
 def export_parser():
@@ -223,14 +231,8 @@ def vae_parser():
                              "importance samples (IWAE; Jang et al. use 1000)")
     parser.add_argument("--log-likelihood-images", type=int, default=d.log_likelihood_images,
                         help="test images for the log-likelihood estimate")
-    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
-                        help="seed of the run (default: a random one, printed)")
     parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
                         help="XLA: auto lets Keras choose (no XLA on CPU)")
-    parser.add_argument("--steps-per-execution", type=int, default=d.steps_per_execution,
-                        help="train steps per compiled call")
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=d.verbose,
-                        help="0 silent, 1 progress bar, 2 one line per epoch")
     _add_run_flags(parser, d)
     return parser
 
@@ -240,11 +242,7 @@ def train_vae_main(argv=None):
     `keras_gumbel.training.train_vae` and returns its `VAEResult`."""
     from keras_gumbel.training import VAEConfig, train_vae
 
-    parser = vae_parser()
-    args = parser.parse_args(argv)
-    args.jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
-    try:
-        config = _config_from_args(VAEConfig, args)
-    except ValueError as e:
-        parser.error(str(e))
-    return train_vae(config)
+    def jit_compile(args):
+        args.jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
+
+    return _train_main(vae_parser(), VAEConfig, train_vae, argv, adjust=jit_compile)

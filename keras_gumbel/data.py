@@ -215,7 +215,8 @@ def _check_choice(value, allowed, name):
     return value
 
 
-def _check_mnist_source(source):
+def check_mnist_source(source):
+    """`source` (a known source name or an existing file's path), or raises."""
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     if not isinstance(source, str):
@@ -242,7 +243,7 @@ def resolve_mnist_source(source="auto"):
     says what it is and how to get the full set. It never starts a TFDS
     download without network (which would retry for minutes).
     """
-    source = _check_mnist_source(source)
+    source = check_mnist_source(source)
     if source != "auto":
         return source
     if _tfds_mnist_prepared():

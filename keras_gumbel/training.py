@@ -35,6 +35,7 @@ from keras_gumbel.callbacks import (
 from keras_gumbel.data import (
     BINARIZE_MODES,
     NUMBER_PROBS,
+    check_mnist_source,
     check_probs,
     load_mnist,
     mnist_arrays,
@@ -124,6 +125,34 @@ def _check_common(config):
         )
 
 
+@dataclasses.dataclass(kw_only=True)
+class RunOptions:
+    """The options both demos' configs share: the run's seed, its outputs and
+    the devices it runs on.
+
+    Attributes:
+        seed: the run's seed; `None` draws one, reported in the result so the
+            run can be repeated.
+        output_dir: the folder for the run's files; `None` writes nothing.
+        verbose: 0 silent, 1 Keras' progress bar and the final summary, 2 one
+            line per epoch and the final summary.
+        mixed_precision: build the model under `mixed_precision_policy()`.
+        strategy: `"default"`, `"mirrored"` or `"multiworker"`: the
+            `tf.distribute` strategy (see `keras_gumbel.distribute`); the
+            batch size is the global batch, split across replicas.
+        export_dir: also export a SavedModel there (`keras_gumbel.export`).
+        overwrite: let the export replace an existing folder.
+    """
+
+    seed: int | None = None
+    output_dir: str | None = None
+    verbose: int = 1
+    mixed_precision: bool = False
+    strategy: str = "default"
+    export_dir: str | None = None
+    overwrite: bool = False
+
+
 def _resolve_seed(config):
     """`config` with a drawn seed if it has none (reported, so the run can
     be repeated)."""
@@ -172,8 +201,8 @@ def _export(config, model, kind):
     return config.export_dir
 
 
-@dataclasses.dataclass
-class GANConfig:
+@dataclasses.dataclass(kw_only=True)
+class GANConfig(RunOptions):
     """Everything that defines a toy-GAN run; the defaults are the measured
     ones of the README's "Demo 1" (SGD with cosine-decayed learning rates,
     batches of 1024, the post's constant temperature 0.001).
@@ -198,21 +227,12 @@ class GANConfig:
         learning_rate_decay: `"cosine"` decays both learning rates to 0 over
             the run (per player update); `"constant"` keeps them.
         label_smoothing: smoothing of the real one-hots (see `number_stream`).
-        seed: the run's seed (data stream and generator sampling); `None`
-            draws one, reported in the result so the run can be repeated.
-        output_dir: the folder for the model, heatmap and history; `None`
-            writes nothing.
         jit_compile: compile the train step with XLA.
         steps_per_execution: train steps per compiled call.
-        verbose: 0 silent, 1 Keras' progress bar and the final table, 2 one
-            line per epoch and the final table.
-        mixed_precision: build the model under `mixed_precision_policy()`.
-        strategy: `"default"`, `"mirrored"` or `"multiworker"`: the
-            `tf.distribute` strategy (see `keras_gumbel.distribute`);
-            `batch_size` is the global batch, split across replicas.
-        export_dir: also export a SavedModel there
-            (`keras_gumbel.export.export_generator`).
-        overwrite: let the export replace an existing folder.
+
+    And the `RunOptions` (`seed`: data stream and generator sampling;
+    `output_dir`: model, heatmap and history; `export_dir`: through
+    `keras_gumbel.export.export_generator`).
     """
 
     probs: tuple = NUMBER_PROBS
@@ -229,15 +249,8 @@ class GANConfig:
     g_learning_rate: float = 0.5
     learning_rate_decay: str = "cosine"
     label_smoothing: float = 0.0
-    seed: int | None = None
-    output_dir: str | None = None
     jit_compile: bool = True
     steps_per_execution: int = 100
-    verbose: int = 1
-    mixed_precision: bool = False
-    strategy: str = "default"
-    export_dir: str | None = None
-    overwrite: bool = False
 
     def __post_init__(self):
         _check_common(self)
@@ -477,8 +490,8 @@ VAE_LOSS_FILE = "loss_curves.png"
 ESTIMATOR_CHOICES = gumbel_ops.ESTIMATORS
 
 
-@dataclasses.dataclass
-class VAEConfig:
+@dataclasses.dataclass(kw_only=True)
+class VAEConfig(RunOptions):
     """Everything that defines a discrete-VAE run; the defaults are the
     PyTorch tutorial's (with its bugs fixed, see `DiscreteVAE`).
 
@@ -504,17 +517,12 @@ class VAEConfig:
             log-likelihood with this many importance samples
             (`DiscreteVAE.log_likelihood`) on `log_likelihood_images` images.
         log_likelihood_images: test images for the log-likelihood.
-        seed: the run's seed (weights, shuffling, sampling); `None` draws one.
-        output_dir: the folder for pictures, history, model, TensorBoard
-            logs and the resumable backup; `None` writes nothing.
         jit_compile: `"auto"` (Keras' choice: no XLA on CPU), True or False.
         steps_per_execution: train steps per compiled call.
-        verbose: 0 silent, 1 progress bar, 2 one line per epoch.
-        mixed_precision: build the model under `mixed_precision_policy()`.
-        strategy: the `tf.distribute` strategy (`STRATEGIES`).
-        export_dir: also export a SavedModel there
-            (`keras_gumbel.export.export_vae`).
-        overwrite: let the export replace an existing folder.
+
+    And the `RunOptions` (`seed`: weights, shuffling and sampling;
+    `output_dir`: pictures, history, model, TensorBoard logs and the
+    resumable backup; `export_dir`: through `keras_gumbel.export.export_vae`).
     """
 
     epochs: int = 10
@@ -537,15 +545,8 @@ class VAEConfig:
     train_images: int | None = None
     log_likelihood_samples: int = 0
     log_likelihood_images: int = 1000
-    seed: int | None = None
-    output_dir: str | None = None
     jit_compile: object = "auto"
     steps_per_execution: int = 1
-    verbose: int = 1
-    mixed_precision: bool = False
-    strategy: str = "default"
-    export_dir: str | None = None
-    overwrite: bool = False
 
     def __post_init__(self):
         _check_common(self)
@@ -567,6 +568,7 @@ class VAEConfig:
         if self.estimator is not None:
             _check_choice(self.estimator, "estimator", ESTIMATOR_CHOICES)
         _check_choice(self.binarize, "binarize", BINARIZE_MODES)
+        self.source = check_mnist_source(self.source)
         _check_choice(self.jit_compile, "jit_compile", ("auto", True, False))
         _check_bools(self, ("hard", "trainable_temperature"))
         if self.estimator == "reinmax" and min(self.temperature, self.min_temperature) < 1.0:
