@@ -27,6 +27,7 @@ global batch and splits it over the replicas):
 import json
 import os
 import tempfile
+import warnings
 
 import keras
 import tensorflow as tf
@@ -37,6 +38,7 @@ __all__ = [
     "BackupAndRestore",
     "get_strategy",
     "is_chief",
+    "jit_compile_for",
     "replica_loss",
     "replica_seed",
     "scale_loss",
@@ -173,6 +175,27 @@ def replica_loss(loss_fn, y_true, y_pred):
     ):
         value = value * keras.ops.cast(replicas, keras.backend.standardize_dtype(value.dtype))
     return value
+
+
+def jit_compile_for(strategy, jit_compile):
+    """`jit_compile` as `compile` may use it under `strategy`.
+
+    Keras compiles the step of every replica into one function; with XLA
+    (`jit_compile=True`) that function cannot reach the variables of the
+    other replicas' devices ("Trying to access resource ... located in
+    device CPU:1 from device CPU:0"). With several replicas `True` becomes
+    `False`, with a warning, as Keras' own `"auto"` chooses under
+    `tf.distribute`; other values are returned as they are.
+    """
+    if jit_compile is True and strategy.num_replicas_in_sync > 1:
+        warnings.warn(
+            f"jit_compile=True does not work with {strategy.num_replicas_in_sync} "
+            "replicas of a tf.distribute strategy (XLA cannot reach the other "
+            "devices' variables); compiling with jit_compile=False",
+            stacklevel=3,
+        )
+        return False
+    return jit_compile
 
 
 def _multi_worker(strategy):

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import keras
@@ -89,6 +90,15 @@ def test_one_replica_changes_nothing():
     # A SeedGenerator's seed is the generator's state, as before.
     generator = keras.random.SeedGenerator(9)
     np.testing.assert_array_equal(gumbel_ops.stateless_seed(generator).numpy(), [9, 0])
+
+
+def test_jit_compile_falls_back_with_several_replicas():
+    two = types.SimpleNamespace(num_replicas_in_sync=2)
+    with pytest.warns(UserWarning, match="jit_compile=True does not work with 2 replicas"):
+        assert distribute.jit_compile_for(two, True) is False
+    one = types.SimpleNamespace(num_replicas_in_sync=1)
+    assert distribute.jit_compile_for(one, True) is True
+    assert distribute.jit_compile_for(two, "auto") == "auto"
 
 
 def test_one_device_strategy_changes_nothing():
