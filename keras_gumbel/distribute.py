@@ -36,9 +36,9 @@ __all__ = [
     "COLLECTIVE_TIMEOUT",
     "STRATEGIES",
     "BackupAndRestore",
+    "compile_arguments",
     "get_strategy",
     "is_chief",
-    "jit_compile_for",
     "replica_loss",
     "replica_seed",
     "scale_loss",
@@ -105,9 +105,19 @@ def get_strategy(name, collective_timeout=COLLECTIVE_TIMEOUT):
         options = tf.distribute.experimental.CommunicationOptions(
             timeout_seconds=float(collective_timeout)
         )
-        _MULTI_WORKER["strategy"] = tf.distribute.MultiWorkerMirroredStrategy(
-            communication_options=options
-        )
+        try:
+            _MULTI_WORKER["strategy"] = tf.distribute.MultiWorkerMirroredStrategy(
+                communication_options=options
+            )
+        except RuntimeError as error:
+            if "program startup" not in str(error):
+                raise
+            raise RuntimeError(
+                "get_strategy('multiworker') must run before any other TensorFlow "
+                "operation of the program (TensorFlow configures its collective "
+                "operations when it starts): call it first, before loading data "
+                "or building models"
+            ) from error
     return _MULTI_WORKER["strategy"]
 
 
@@ -177,25 +187,45 @@ def replica_loss(loss_fn, y_true, y_pred):
     return value
 
 
-def jit_compile_for(strategy, jit_compile):
-    """`jit_compile` as `compile` may use it under `strategy`.
+def compile_arguments(strategy, kwargs):
+    """The `compile` arguments `kwargs` (a dict), with what cannot work under
+    `strategy` turned off, with a warning. With several replicas:
 
-    Keras compiles the step of every replica into one function; with XLA
-    (`jit_compile=True`) that function cannot reach the variables of the
-    other replicas' devices ("Trying to access resource ... located in
-    device CPU:1 from device CPU:0"). With several replicas `True` becomes
-    `False`, with a warning, as Keras' own `"auto"` chooses under
-    `tf.distribute`; other values are returned as they are.
+    - `jit_compile=True` becomes `False`: Keras compiles the steps of all
+      replicas into one function, and XLA cannot reach the variables of the
+      other replicas' devices ("Trying to access resource ... located in
+      device CPU:1 from device CPU:0"). Keras' own `"auto"` makes the same
+      choice under `tf.distribute`.
+    - `steps_per_execution > 1` becomes 1: Keras' loop over several steps
+      fails under a strategy with several replicas ("You must feed a value
+      for placeholder tensor 'while/...'"; Keras 3.15, TensorFlow 2.21, any
+      model).
+
+    Other arguments, and all of them with one replica, are returned as
+    they are.
     """
-    if jit_compile is True and strategy.num_replicas_in_sync > 1:
+    kwargs = dict(kwargs)
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return kwargs
+    if kwargs.get("jit_compile") is True:
         warnings.warn(
-            f"jit_compile=True does not work with {strategy.num_replicas_in_sync} "
-            "replicas of a tf.distribute strategy (XLA cannot reach the other "
-            "devices' variables); compiling with jit_compile=False",
+            f"jit_compile=True does not work with {replicas} replicas of a "
+            "tf.distribute strategy (XLA cannot reach the other devices' "
+            "variables); compiling with jit_compile=False",
             stacklevel=3,
         )
-        return False
-    return jit_compile
+        kwargs["jit_compile"] = False
+    steps = kwargs.get("steps_per_execution", 1)
+    if steps != 1:
+        warnings.warn(
+            f"steps_per_execution={steps} does not work with {replicas} replicas "
+            "of a tf.distribute strategy in this Keras version; compiling with "
+            "steps_per_execution=1",
+            stacklevel=3,
+        )
+        kwargs["steps_per_execution"] = 1
+    return kwargs
 
 
 def _multi_worker(strategy):

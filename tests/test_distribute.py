@@ -92,13 +92,18 @@ def test_one_replica_changes_nothing():
     np.testing.assert_array_equal(gumbel_ops.stateless_seed(generator).numpy(), [9, 0])
 
 
-def test_jit_compile_falls_back_with_several_replicas():
+def test_compile_arguments_with_several_replicas():
     two = types.SimpleNamespace(num_replicas_in_sync=2)
-    with pytest.warns(UserWarning, match="jit_compile=True does not work with 2 replicas"):
-        assert distribute.jit_compile_for(two, True) is False
+    with pytest.warns(UserWarning) as warned:
+        args = distribute.compile_arguments(two, {"jit_compile": True, "steps_per_execution": 5})
+    assert args == {"jit_compile": False, "steps_per_execution": 1}
+    messages = " ".join(str(w.message) for w in warned)
+    assert "jit_compile=True does not work with 2 replicas" in messages
+    assert "steps_per_execution=5 does not work with 2 replicas" in messages
     one = types.SimpleNamespace(num_replicas_in_sync=1)
-    assert distribute.jit_compile_for(one, True) is True
-    assert distribute.jit_compile_for(two, "auto") == "auto"
+    args = {"jit_compile": True, "steps_per_execution": 5}
+    assert distribute.compile_arguments(one, args) == args
+    assert distribute.compile_arguments(two, {"jit_compile": "auto"}) == {"jit_compile": "auto"}
 
 
 def test_one_device_strategy_changes_nothing():

@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gumbel.data import check_probs
-from keras_gumbel.distribute import jit_compile_for, replica_loss, scale_loss, step_logs
+from keras_gumbel.distribute import compile_arguments, replica_loss, scale_loss, step_logs
 from keras_gumbel.layers import GumbelSoftmax
 
 __all__ = ["CategoricalGenerator", "GumbelGAN", "TotalVariationDistance"]
@@ -272,9 +272,9 @@ class GumbelGAN(keras.Model):
             loss: a loss `(labels, logits) -> scalar`; `None` means
                 `keras.losses.BinaryCrossentropy(from_logits=True)`.
             **kwargs: `jit_compile`, `steps_per_execution`, `run_eagerly`,
-                passed to `keras.Model.compile` (`jit_compile=True` becomes
-                False under a strategy with several replicas:
-                `keras_gumbel.distribute.jit_compile_for`).
+                passed to `keras.Model.compile` (under a strategy with
+                several replicas, without XLA and one step per execution:
+                `keras_gumbel.distribute.compile_arguments`).
         """
         unknown = set(kwargs) - {"jit_compile", "steps_per_execution", "run_eagerly"}
         if unknown:
@@ -283,8 +283,7 @@ class GumbelGAN(keras.Model):
                 "jit_compile, steps_per_execution and run_eagerly, received "
                 f"{sorted(unknown)}"
             )
-        if "jit_compile" in kwargs:
-            kwargs["jit_compile"] = jit_compile_for(self.distribute_strategy, kwargs["jit_compile"])
+        kwargs = compile_arguments(self.distribute_strategy, kwargs)
         d_optimizer = keras.optimizers.get(d_optimizer)
         g_optimizer = keras.optimizers.get(g_optimizer)
         if d_optimizer is g_optimizer:

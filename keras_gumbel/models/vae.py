@@ -25,7 +25,7 @@ from keras import ops
 
 from keras_gumbel import ops as gumbel_ops
 from keras_gumbel.callbacks import TemperatureScheduler
-from keras_gumbel.distribute import jit_compile_for, scale_loss, step_logs
+from keras_gumbel.distribute import compile_arguments, scale_loss, step_logs
 from keras_gumbel.layers import GumbelSoftmax
 from keras_gumbel.schedules import ExponentialDecay, _positive_int
 
@@ -245,8 +245,8 @@ class DiscreteVAE(keras.Model):
         """`keras.Model.compile` with the tutorial's `Adam(1e-3)` by default.
 
         The loss is the model's own (the negative ELBO): pass no `loss`.
-        Under a strategy with several replicas `jit_compile=True` becomes
-        False (`keras_gumbel.distribute.jit_compile_for`).
+        Under a strategy with several replicas it compiles without XLA and
+        with one step per execution (`keras_gumbel.distribute.compile_arguments`).
         """
         if kwargs.get("loss") is not None:
             raise ValueError(
@@ -255,8 +255,7 @@ class DiscreteVAE(keras.Model):
             )
         if optimizer is None:
             optimizer = keras.optimizers.Adam(learning_rate=1e-3)
-        if "jit_compile" in kwargs:
-            kwargs["jit_compile"] = jit_compile_for(self.distribute_strategy, kwargs["jit_compile"])
+        kwargs = compile_arguments(self.distribute_strategy, kwargs)
         super().compile(optimizer=optimizer, **kwargs)
 
     def compile_from_config(self, config):
