@@ -63,7 +63,12 @@ def keras_trainer(images, jit_compile="auto", seed=0, batch_size=BATCH_SIZE):
 
     def run(steps):
         vae.fit(
-            dataset, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[scheduler, timer]
+            dataset,
+            epochs=1,
+            steps_per_epoch=steps,
+            verbose=0,
+            callbacks=[scheduler, timer],
+            shuffle=False,
         )
         return timer.seconds / (steps - 1)
 
@@ -140,12 +145,15 @@ def epoch_scaling(images, sizes=(1000, 6000, 20000, 60000), seed=0):
     sizes = [n for n in sizes if n <= len(images)]
     vae = DiscreteVAE(seed=seed)
     vae.compile()
-    vae.fit(images_dataset(images[:300], BATCH_SIZE, seed=seed), epochs=1, verbose=0)
+    warm_up = images_dataset(images[:300], BATCH_SIZE, seed=seed)
+    vae.fit(warm_up, epochs=1, verbose=0, shuffle=False)
     rows = []
     for n in sizes:
         dataset = images_dataset(images[:n], BATCH_SIZE, shuffle=True, seed=seed)
         start = time.perf_counter()
-        vae.fit(dataset, epochs=1, verbose=0, callbacks=[vae.temperature_scheduler()])
+        vae.fit(
+            dataset, epochs=1, verbose=0, callbacks=[vae.temperature_scheduler()], shuffle=False
+        )
         seconds = time.perf_counter() - start
         rows.append(
             {
