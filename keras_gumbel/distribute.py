@@ -71,9 +71,10 @@ def get_strategy(name, collective_timeout=COLLECTIVE_TIMEOUT):
       program, before any other TensorFlow operation; every worker runs the
       same program. Collective operations time out after
       `collective_timeout` seconds, so no worker waits forever for a dead
-      peer; TensorFlow also checks its peers' health every 30 seconds and
-      aborts the collectives when one is gone. The instance is cached: the
-      process can hold only one.
+      peer; before that, TensorFlow's coordination service usually notices
+      the peer's missing heartbeats (after about 10 s) and aborts the
+      collectives. Starting, a worker waits for all the others to join. The
+      instance is cached: the process can hold only one.
 
     Build and compile models inside `strategy.scope()`.
 
