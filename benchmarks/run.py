@@ -159,7 +159,7 @@ def main(argv=None):
     if "sampler" in args.cases:
         from benchmarks import sampler
 
-        rows = sampler.run(rounds=5 if quick else 9, min_time=0.05 if quick else 0.08)
+        rows = sampler.run(rounds=5 if quick else 15, min_time=0.05 if quick else 0.06)
         record("sampler", rows)
     if "vae" in args.cases:
         rows = vae.throughput(images, rounds=3 if quick else 7, steps=15 if quick else 20)
