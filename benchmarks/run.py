@@ -107,8 +107,8 @@ COLUMNS = {
                 "speedup_vs_torch", "speed_vs_fastest_plain_tf", "xla_slowdown_vs_layer"],
     "vae": ["impl", "steps_per_s", "ms_per_step", "speed_vs_torch", "dense_gflop_per_s",
             "spread_ms"],
-    "gan": ["problem", "K", "reached", "steps", "seconds", "final_tv", "ms_per_step",
-            "first_block_s"],
+    "gan": ["problem", "K", "reached", "steps", "seconds", "initial_tv", "final_tv",
+            "ms_per_step", "first_block_s"],
     "sampler_scaling": ["impl", "elements", "us_per_call", "ns_per_element"],
     "vae_epoch_scaling": ["images", "steps", "epoch_s", "ms_per_step"],
 }
