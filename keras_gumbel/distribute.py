@@ -73,8 +73,9 @@ def get_strategy(name, collective_timeout=COLLECTIVE_TIMEOUT):
       `collective_timeout` seconds, so no worker waits forever for a dead
       peer; before that, TensorFlow's coordination service usually notices
       the peer's missing heartbeats (after about 10 s) and aborts the
-      collectives. Starting, a worker waits for all the others to join. The
-      instance is cached: the process can hold only one.
+      collectives. Starting, a worker waits for all the others to join,
+      without a time limit (and ignoring SIGTERM meanwhile: stop it with
+      SIGKILL). The instance is cached: the process can hold only one.
 
     Build and compile models inside `strategy.scope()`.
 
