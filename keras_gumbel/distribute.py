@@ -271,14 +271,18 @@ def replica_seed(seed):
 
 
 def is_chief():
-    """Whether this process is the chief of a multi-worker cluster: worker 0
-    (or the `chief` task) of `TF_CONFIG`, or any process without one."""
+    """Whether this process is the chief of a multi-worker cluster: the
+    `chief` task of `TF_CONFIG`, or worker 0 when the cluster has no `chief`
+    job; any process without a `TF_CONFIG`."""
     text = os.environ.get("TF_CONFIG")
     if not text:
         return True
-    task = json.loads(text).get("task", {})
+    config = json.loads(text)
+    task = config.get("task", {})
     kind = task.get("type", "worker")
-    return kind == "chief" or (kind == "worker" and int(task.get("index", 0)) == 0)
+    if "chief" in config.get("cluster", {}):
+        return kind == "chief"
+    return kind == "worker" and int(task.get("index", 0)) == 0
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):

@@ -76,6 +76,11 @@ def test_is_chief(monkeypatch):
         task = {"type": "worker", "index": index}
         monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
         assert distribute.is_chief() is chief
+    cluster = {"chief": ["127.0.0.1:3"], "worker": ["127.0.0.1:1"]}
+    for kind, chief in [("chief", True), ("worker", False)]:
+        task = {"type": kind, "index": 0}
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": task}))
+        assert distribute.is_chief() is chief
 
 
 def test_one_replica_changes_nothing():
