@@ -231,8 +231,9 @@ def vae_parser():
                              "importance samples (IWAE; Jang et al. use 1000)")
     parser.add_argument("--log-likelihood-images", type=int, default=d.log_likelihood_images,
                         help="test images for the log-likelihood estimate")
-    parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto",
-                        help="XLA: auto lets Keras choose (no XLA on CPU)")
+    parser.add_argument("--jit-compile", choices=("true", "false", "auto"), default="true",
+                        help="compile the train step with XLA (auto: Keras' choice, which "
+                             "is no XLA on CPU-only machines)")
     _add_run_flags(parser, d)
     return parser
 

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from keras_gumbel import schedules
+from keras_gumbel import distribute
 from keras_gumbel import ops as gumbel_ops
 from keras_gumbel.callbacks import (
     ProbabilityHistory,
@@ -101,7 +102,7 @@ def _check_bools(config, names):
             )
 
 
-STRATEGIES = ("default", "mirrored", "multiworker")
+STRATEGIES = distribute.STRATEGIES
 
 
 def _check_common(config):
@@ -172,15 +173,11 @@ def mixed_precision_policy():
 @contextlib.contextmanager
 def _model_scope(config):
     """The distribution strategy's scope, with the dtype policy that the
-    models built inside take, restored afterwards (no global side effect)."""
-    if config.strategy == "default":
-        import tensorflow as tf
-
-        strategy = tf.distribute.get_strategy()
-    else:
-        from keras_gumbel.distribute import get_strategy
-
-        strategy = get_strategy(config.strategy)
+    models built inside take, restored afterwards (no global side effect).
+    The strategy is cached by `distribute.get_strategy`; a multi-worker one
+    must have been created before any other TensorFlow work (`train_*`
+    creates it first)."""
+    strategy = distribute.get_strategy(config.strategy)
     previous = keras.config.dtype_policy()
     if config.mixed_precision:
         keras.config.set_dtype_policy(mixed_precision_policy())
@@ -448,6 +445,7 @@ def train_gan(config):
     if not isinstance(config, GANConfig):
         raise ValueError(f"config must be a GANConfig, received config={config!r}")
     config = _resolve_seed(config)
+    distribute.get_strategy(config.strategy)  # first: multi-worker needs it so
     with _model_scope(config):
         model = build_gan(config)
     dataset = number_stream(
@@ -486,9 +484,10 @@ def train_gan(config):
     if config.verbose:
         print(format_probability_table(config.probs, probs))
         print(f"TV distance: {tv:.4f}  (seed {config.seed}, {seconds:.1f} s of training)")
-    if config.output_dir is not None:
+    # Only the chief of a multi-worker cluster writes the run's files.
+    if config.output_dir is not None and distribute.is_chief():
         result.files = _write_outputs(result, config.output_dir)
-    if config.export_dir is not None:
+    if config.export_dir is not None and distribute.is_chief():
         result.files["export"] = _export(config, model, "generator")
     if config.verbose and result.files:
         print(f"Wrote {', '.join(sorted(result.files.values()))}")
@@ -533,7 +532,10 @@ class VAEConfig(RunOptions):
             log-likelihood with this many importance samples
             (`DiscreteVAE.log_likelihood`) on `log_likelihood_images` images.
         log_likelihood_images: test images for the log-likelihood.
-        jit_compile: `"auto"` (Keras' choice: no XLA on CPU), True or False.
+        jit_compile: compile the train step with XLA (True, the default:
+            1.16x the PyTorch reference's steps/s on 2 CPU cores, against
+            0.985x without; see benchmarks/RESULTS.md), False, or `"auto"`
+            (Keras' choice: no XLA on CPU-only machines).
         steps_per_execution: train steps per compiled call.
 
     And the `RunOptions` (`seed`: weights, shuffling and sampling;
@@ -561,7 +563,7 @@ class VAEConfig(RunOptions):
     train_images: int | None = None
     log_likelihood_samples: int = 0
     log_likelihood_images: int = 1000
-    jit_compile: object = "auto"
+    jit_compile: object = True
     steps_per_execution: int = 1
 
     def __post_init__(self):
@@ -687,14 +689,15 @@ def _vae_callbacks(config, model, fixed_images):
     if not config.trainable_temperature:
         callbacks.append(model.temperature_scheduler())
     if config.output_dir is not None:
-        callbacks += [
-            # A killed run restarted with the same config resumes here,
-            # weights, optimizer step and temperature included; the backup
-            # is deleted when the run completes.
-            keras.callbacks.BackupAndRestore(os.path.join(config.output_dir, "backup")),
-            keras.callbacks.TensorBoard(os.path.join(config.output_dir, "logs")),
-            ReconstructionPlotter(fixed_images, config.output_dir),
-        ]
+        # A killed run restarted with the same config resumes here, weights,
+        # optimizer step and temperature included; the backup is deleted when
+        # the run completes. Every worker restores it; only the chief writes.
+        callbacks.append(distribute.BackupAndRestore(os.path.join(config.output_dir, "backup")))
+        if distribute.is_chief():
+            callbacks += [
+                keras.callbacks.TensorBoard(os.path.join(config.output_dir, "logs")),
+                ReconstructionPlotter(fixed_images, config.output_dir),
+            ]
     return callbacks
 
 
@@ -761,6 +764,7 @@ def train_vae(config):
     if not isinstance(config, VAEConfig):
         raise ValueError(f"config must be a VAEConfig, received config={config!r}")
     config = _resolve_seed(config)
+    distribute.get_strategy(config.strategy)  # first: multi-worker needs it so
     source = resolve_mnist_source(config.source)
     if config.verbose and source == "bundled":
         print(
@@ -814,9 +818,10 @@ def train_vae(config):
                 f"{config.log_likelihood_images} images): {-test_results['log_likelihood']:.2f}"
             )
         print(f"{seconds:.1f} s of training, {result.steps_per_second:.1f} steps/s (seed {config.seed})")
-    if config.output_dir is not None:
+    # Only the chief of a multi-worker cluster writes the run's files.
+    if config.output_dir is not None and distribute.is_chief():
         result.files = _write_vae_outputs(result)
-    if config.export_dir is not None:
+    if config.export_dir is not None and distribute.is_chief():
         result.files["export"] = _export(config, model, "vae")
     if config.verbose and result.files:
         print(f"Wrote {', '.join(sorted(result.files.values()))}")
