@@ -188,20 +188,6 @@ def _model_scope(config):
         keras.config.set_dtype_policy(previous)
 
 
-def _compile_arguments(**kwargs):
-    """`compile` arguments for the strategy in scope: with several replicas
-    XLA and multi-step executions are turned off (with a warning; see
-    `keras_gumbel.distribute.compile_arguments`)."""
-    import tensorflow as tf
-
-    strategy = tf.distribute.get_strategy()
-    if strategy.num_replicas_in_sync == 1:
-        return kwargs
-    from keras_gumbel.distribute import compile_arguments
-
-    return compile_arguments(strategy, kwargs)
-
-
 def _export(config, model, kind):
     if config.export_dir is None:
         return None
@@ -371,10 +357,8 @@ def build_gan(config):
         g_optimizer=_optimizer(
             config, config.g_learning_rate, config.total_steps * config.generator_steps
         ),
-        **_compile_arguments(
-            jit_compile=config.jit_compile,
-            steps_per_execution=min(config.steps_per_execution, config.steps_per_epoch),
-        ),
+        jit_compile=config.jit_compile,
+        steps_per_execution=min(config.steps_per_execution, config.steps_per_epoch),
     )
     return model
 
@@ -651,9 +635,8 @@ def build_vae(config):
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        **_compile_arguments(
-            jit_compile=config.jit_compile, steps_per_execution=config.steps_per_execution
-        ),
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
     )
     return model
 
