@@ -642,8 +642,6 @@ def build_vae(config):
 
 
 def _vae_datasets(config, source):
-    import tensorflow as tf
-
     from keras_gumbel.data import images_dataset
 
     if config.train_images is None:
@@ -657,14 +655,15 @@ def _vae_datasets(config, source):
             images[: config.train_images], config.batch_size,
             binarize=config.binarize, seed=config.seed,
         )
-    # The test set is binarized once (seeded), as in Jang et al.'s evaluation.
+    # A binarized run is evaluated on the statically binarized test set
+    # (x > 0.5), the same images every epoch.
     test = load_mnist(
         "test", source=source, binarize=None if config.binarize is None else "static",
         batch_size=config.batch_size,
     )
     test_images, _ = mnist_arrays("test", source)
-    fixed = tf.cast(test_images[:8].reshape(8, -1), tf.float32) / 255.0
-    return train, test, fixed.numpy()
+    fixed = test_images[:8].reshape(8, -1).astype(np.float32) / 255.0  # for the pictures
+    return train, test, fixed
 
 
 def _vae_callbacks(config, model, fixed_images):
