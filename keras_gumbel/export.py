@@ -29,7 +29,7 @@ import tensorflow as tf
 from keras_gumbel import ops as gumbel_ops
 from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
 
-__all__ = ["export_generator", "export_vae"]
+__all__ = ["check_export_path", "export_generator", "export_vae"]
 
 _N_SPEC = tf.TensorSpec(shape=(), dtype=tf.int32, name="n")
 _SEED_SPEC = tf.TensorSpec(shape=(), dtype=tf.int64, name="seed")
@@ -64,14 +64,17 @@ def _generator_of(model):
     )
 
 
-def _check_path(path, overwrite):
+def check_export_path(path, overwrite, name="path"):
+    """`path` as a string, or a `ValueError` (naming the argument `name`) if
+    it exists, is not an empty folder, and `overwrite` is False. The training
+    scripts call it before training so that a refused export costs nothing."""
     path = os.fspath(path)
     if os.path.isdir(path) and not os.listdir(path):
         return path  # an empty folder holds nothing to lose
     if os.path.lexists(path) and not overwrite:
         raise ValueError(
-            f"path already exists and is not an empty folder, received "
-            f"path={path!r}; pass overwrite=True to replace it"
+            f"{name} already exists and is not an empty folder, received "
+            f"{name}={path!r}; pass overwrite=True to replace it"
         )
     return path
 
@@ -80,7 +83,7 @@ def _write_atomically(archive, path, overwrite):
     """Writes `archive` to a temporary sibling of `path`, then renames it to
     `path` (replacing what is there if `overwrite`); on any error removes
     the temporary folder and leaves `path` as it was."""
-    path = _check_path(path, overwrite)
+    path = check_export_path(path, overwrite)
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     name = os.path.basename(os.path.abspath(path))
@@ -90,7 +93,7 @@ def _write_atomically(archive, path, overwrite):
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700; models are for sharing
         archive.write_out(tmp, verbose=False)
         # The check again: the export may take a while.
-        _check_path(path, overwrite)
+        check_export_path(path, overwrite)
         if os.path.lexists(path) and not (os.path.isdir(path) and not os.listdir(path)):
             # os.replace cannot put a folder over a non-empty one: move the
             # old model aside first, and back if the rename fails.
@@ -142,7 +145,7 @@ def export_generator(model, path, overwrite=False):
             not an empty folder while `overwrite` is False.
     """
     generator = _generator_of(model)
-    _check_path(path, overwrite)
+    check_export_path(path, overwrite)
     num_categories = generator.num_categories
 
     def probs():
@@ -201,7 +204,7 @@ def export_vae(model, path, overwrite=False):
             "model must be a keras_gumbel.models.DiscreteVAE, received model "
             f"of type {type(model).__name__}"
         )
-    _check_path(path, overwrite)
+    check_export_path(path, overwrite)
     latent_dim, num_categories = model.latent_dim, model.num_categories
 
     def encode(images):

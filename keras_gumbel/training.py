@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from keras_gumbel import schedules
-from keras_gumbel import distribute
+from keras_gumbel import distribute, export
 from keras_gumbel import ops as gumbel_ops
 from keras_gumbel.callbacks import (
     ProbabilityHistory,
@@ -112,18 +112,9 @@ def _check_common(config):
     _check_bools(config, ("mixed_precision", "overwrite"))
     if config.seed is not None:
         _check_int(config.seed, "seed", minimum=0)
-    export_dir = config.export_dir
-    if (
-        export_dir is not None
-        and not config.overwrite
-        and os.path.exists(export_dir)
-        and not (os.path.isdir(export_dir) and not os.listdir(export_dir))
-    ):
+    if config.export_dir is not None:
         # Refused before training rather than after it.
-        raise ValueError(
-            "export_dir already exists and is not an empty folder, received "
-            f"export_dir={export_dir!r}; pass overwrite=True (--overwrite) to replace it"
-        )
+        export.check_export_path(config.export_dir, config.overwrite, "export_dir")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -191,8 +182,6 @@ def _model_scope(config):
 def _export(config, model, kind):
     if config.export_dir is None:
         return None
-    from keras_gumbel import export
-
     exporter = export.export_generator if kind == "generator" else export.export_vae
     exporter(model, config.export_dir, overwrite=config.overwrite)
     return config.export_dir
