@@ -415,13 +415,16 @@ def validate_samples(samples, estimator):
     return int(samples)
 
 
-def check_reinmax_temperature(temperature):
+def check_reinmax_temperature(temperature, name="temperature"):
     """Checks the `temperature >= 1` that ReinMax requires (Liu et al. 2023).
 
     A Python number, or a tensor or variable read eagerly, raises
     `ValueError` now. Inside a traced function the check is an assertion
     that fails the step at run time (`InvalidArgumentError`); under XLA
     (`jit_compile=True`), which drops assertions, there is no check.
+
+    `name` is the argument's name in the error (e.g. `"min_temperature"`
+    for the floor of an annealed temperature).
 
     Returns:
         `temperature`, or in a traced graph the tensor that carries the
@@ -435,15 +438,15 @@ def check_reinmax_temperature(temperature):
         check = tf.debugging.assert_greater_equal(
             temperature,
             tf.ones_like(temperature),
-            message="estimator='reinmax' needs temperature >= 1 (Liu et al. 2023)",
+            message=f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023)",
         )
         with tf.control_dependencies([check]):
             return tf.identity(temperature)
     value = float(ops.convert_to_numpy(temperature)) if is_tensor else temperature
     if not value >= 1:
         raise ValueError(
-            "estimator='reinmax' needs temperature >= 1 (Liu et al. 2023), "
-            f"received temperature={value!r}"
+            f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023), "
+            f"received {name}={value!r}"
         )
     return temperature
 

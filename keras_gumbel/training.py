@@ -562,12 +562,10 @@ class VAEConfig(RunOptions):
         self.source = check_mnist_source(self.source)
         _check_choice(self.jit_compile, "jit_compile", ("auto", True, False))
         _check_bools(self, ("hard", "trainable_temperature"))
-        if self.estimator == "reinmax" and min(self.temperature, self.min_temperature) < 1.0:
-            raise ValueError(
-                "estimator='reinmax' needs temperatures >= 1 (Liu et al. 2023), so "
-                "temperature >= 1 and min_temperature >= 1, received "
-                f"temperature={self.temperature!r}, min_temperature={self.min_temperature!r}"
-            )
+        if self.estimator == "reinmax":
+            # Checked here too, so a bad run stops before its data loads.
+            gumbel_ops.check_reinmax_temperature(self.temperature)
+            gumbel_ops.check_reinmax_temperature(self.min_temperature, "min_temperature")
         self.encoder_units = tuple(self.encoder_units)
         self.decoder_units = tuple(self.decoder_units)
 

@@ -205,12 +205,7 @@ class DiscreteVAE(keras.Model):
         self.trainable_temperature = trainable_temperature
         if self.estimator == "reinmax":
             # The annealed temperature must stay in ReinMax's domain too.
-            if self.min_temperature < 1.0:
-                raise ValueError(
-                    "estimator='reinmax' needs temperatures >= 1 (Liu et al. "
-                    "2023), so min_temperature >= 1, received "
-                    f"min_temperature={self.min_temperature!r}"
-                )
+            gumbel_ops.check_reinmax_temperature(self.min_temperature, "min_temperature")
         code_size = self.latent_dim * self.num_categories
         seeds = _layer_seeds(seed)
         self.encoder = _mlp(self.encoder_units, activation, code_size, "encoder", seeds)
