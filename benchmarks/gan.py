@@ -16,8 +16,8 @@ import time
 import keras
 import numpy as np
 
-from keras_gumbel.data import NUMBER_PROBS, number_stream
-from keras_gumbel.training import GANConfig, build_gan
+from keras_gumbel.data import NUMBER_PROBS
+from keras_gumbel.training import GANConfig, build_gan, gan_dataset
 
 THRESHOLD = 0.02
 
@@ -67,12 +67,7 @@ def time_to_distance(
         verbose=0,
     )
     model = build_gan(config)
-    data = number_stream(
-        config.probs,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        label_smoothing=config.label_smoothing,
-    )
+    data = gan_dataset(config)
     stop = _StopAtDistance(threshold, max_seconds, check_every)
     start = time.perf_counter()
     model.fit(

@@ -38,7 +38,7 @@ from keras_gumbel.data import (
     NUMBER_PROBS,
     check_mnist_source,
     check_probs,
-    load_mnist,
+    images_dataset,
     mnist_arrays,
     number_stream,
     resolve_mnist_source,
@@ -59,6 +59,7 @@ __all__ = [
     "VAEResult",
     "build_gan",
     "build_vae",
+    "gan_dataset",
     "train_gan",
     "train_vae",
 ]
@@ -145,11 +146,17 @@ class RunOptions:
     overwrite: bool = False
 
 
-def _resolve_seed(config):
-    """`config` with a drawn seed if it has none (reported, so the run can
-    be repeated)."""
+def _begin_run(config, config_class):
+    """Checks `config`'s type and returns it with a drawn seed if it has none
+    (reported, so the run can be repeated), after creating its strategy: a
+    multi-worker strategy must exist before any other TensorFlow work."""
+    if not isinstance(config, config_class):
+        raise ValueError(
+            f"config must be a {config_class.__name__}, received config={config!r}"
+        )
     if config.seed is None:
         config = dataclasses.replace(config, seed=int.from_bytes(os.urandom(4), "little") >> 1)
+    distribute.get_strategy(config.strategy)
     return config
 
 
@@ -326,6 +333,16 @@ def temperature_schedule(config):
     return schedules.CosineDecay(initial, final, steps)
 
 
+def gan_dataset(config):
+    """The real samples of `config`: its seeded `number_stream`."""
+    return number_stream(
+        config.probs,
+        batch_size=config.batch_size,
+        seed=config.seed,
+        label_smoothing=config.label_smoothing,
+    )
+
+
 def build_gan(config):
     """The compiled `GumbelGAN` of `config` (whose `seed` must be set)."""
     generator = CategoricalGenerator(
@@ -415,18 +432,10 @@ def train_gan(config):
     Returns:
         A `GANResult`.
     """
-    if not isinstance(config, GANConfig):
-        raise ValueError(f"config must be a GANConfig, received config={config!r}")
-    config = _resolve_seed(config)
-    distribute.get_strategy(config.strategy)  # first: multi-worker needs it so
+    config = _begin_run(config, GANConfig)
     with _model_scope(config):
         model = build_gan(config)
-    dataset = number_stream(
-        config.probs,
-        batch_size=config.batch_size,
-        seed=config.seed,
-        label_smoothing=config.label_smoothing,
-    )
+    dataset = gan_dataset(config)
     recorder = ProbabilityHistory()
     callbacks = [recorder]
     schedule = temperature_schedule(config)
@@ -629,26 +638,22 @@ def build_vae(config):
 
 
 def _vae_datasets(config, source):
-    from keras_gumbel.data import images_dataset
-
-    if config.train_images is None:
-        train = load_mnist(
-            "train", source=source, binarize=config.binarize,
-            batch_size=config.batch_size, seed=config.seed,
-        )
-    else:
-        images, _ = mnist_arrays("train", source)
-        train = images_dataset(
-            images[: config.train_images], config.batch_size,
-            binarize=config.binarize, seed=config.seed,
-        )
-    # A binarized run is evaluated on the statically binarized test set
-    # (x > 0.5), the same images every epoch.
-    test = load_mnist(
-        "test", source=source, binarize=None if config.binarize is None else "static",
-        batch_size=config.batch_size,
+    """The training and test pipelines (`images_dataset`, as `load_mnist`
+    builds them) and 8 test images for the pictures, each split read once."""
+    train_images, _ = mnist_arrays("train", source)
+    if config.train_images is not None:
+        train_images = train_images[: config.train_images]
+    train = images_dataset(
+        train_images, config.batch_size, shuffle=True, binarize=config.binarize,
+        seed=config.seed,
     )
     test_images, _ = mnist_arrays("test", source)
+    # A binarized run is evaluated on the statically binarized test set
+    # (x > 0.5), the same images every epoch.
+    test = images_dataset(
+        test_images, config.batch_size, shuffle=False,
+        binarize=None if config.binarize is None else "static",
+    )
     fixed = test_images[:8].reshape(8, -1).astype(np.float32) / 255.0  # for the pictures
     return train, test, fixed
 
@@ -730,10 +735,7 @@ def train_vae(config):
     Returns:
         A `VAEResult`.
     """
-    if not isinstance(config, VAEConfig):
-        raise ValueError(f"config must be a VAEConfig, received config={config!r}")
-    config = _resolve_seed(config)
-    distribute.get_strategy(config.strategy)  # first: multi-worker needs it so
+    config = _begin_run(config, VAEConfig)
     source = resolve_mnist_source(config.source)
     if config.verbose and source == "bundled":
         print(

@@ -12,7 +12,6 @@ discrete distributions now! 2018. http://anotherdatum.com/gumbel-gan.html
 import numbers
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
