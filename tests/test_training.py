@@ -88,10 +88,16 @@ def test_no_seed_draws_one_and_reports_it():
     ],
 )
 def test_script_refuses_bad_flags(tmp_path, capsys, argv, message):
+    assert_usage_error(train_gan_main, argv, message, tmp_path, capsys)
+
+
+def assert_usage_error(main, argv, message, tmp_path, capsys):
+    """`main(argv + --output-dir)` exits with status 2 and `message` on
+    stderr before writing anything."""
     if argv:
         argv = argv + ["--output-dir", str(tmp_path / "out")]
     with pytest.raises(SystemExit) as exit_info:
-        train_gan_main(argv)
+        main(argv)
     assert exit_info.value.code == 2
     assert re.search(message, capsys.readouterr().err)
     assert not (tmp_path / "out").exists()
@@ -207,13 +213,7 @@ def _vae_config_args():
     ],
 )
 def test_vae_script_refuses_bad_flags(tmp_path, capsys, argv, message):
-    if argv:
-        argv = argv + ["--output-dir", str(tmp_path / "out")]
-    with pytest.raises(SystemExit) as exit_info:
-        train_vae_main(argv)
-    assert exit_info.value.code == 2
-    assert re.search(message, capsys.readouterr().err)
-    assert not (tmp_path / "out").exists()
+    assert_usage_error(train_vae_main, argv, message, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
