@@ -222,6 +222,9 @@ def _start_workers(folder, tag, backup_dir, delay, processes):
         env = _env(
             TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
             RUN_CONFIG=json.dumps(run),
+            # A killed non-chief worker leaves its scratch backup folder
+            # (distribute.BackupAndRestore) behind: keep it in the test's folder.
+            TMPDIR=str(folder),
         )
         log = open(folder / f"log-{tag}-{index}.txt", "w")
         process = subprocess.Popen(
