@@ -310,3 +310,27 @@ def test_masked_padding_does_not_change_an_lstm_after_the_sampler(cls):
     x = rng.normal(size=(2, 3, 4)).astype("float32")
     padded = np.concatenate([x, np.zeros((2, 4, 4), "float32")], axis=1)
     np.testing.assert_allclose(model(padded).numpy(), model(x).numpy(), atol=1e-6)
+
+
+# Found by the property tests -------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", LAYERS)
+def test_softmax_inference_with_a_trainable_temperature_has_finite_gradients_at_infinite_logits(cls):
+    layer = cls(temperature=1.0, trainable_temperature=True, inference="softmax")
+    x = tf.constant([[0.0, -np.inf, 2.0], [np.inf, 0.0, -np.inf]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(y * [1.0, 2.0, 3.0])
+    grad_x, grad_tau = tape.gradient(loss, [x, layer.temperature])
+    assert np.isfinite(y.numpy()).all()
+    assert np.isfinite(grad_x.numpy()).all() and np.isfinite(grad_tau.numpy())
+
+
+def test_ops_refuse_a_bool_axis():
+    for axis in (False, True):
+        with pytest.raises(ValueError, match=rf"axis must be .*received axis={axis}"):
+            G.gumbel_softmax(X, 1.0, axis=axis, seed=1)
+        with pytest.raises(ValueError, match=rf"axis must be .*received axis={axis}"):
+            G.gumbel_max(X, axis=axis, seed=1)
