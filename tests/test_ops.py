@@ -225,10 +225,16 @@ def test_bad_arguments_are_refused():
         G.gumbel_softmax(x, 1.0, hard="yes")
     with pytest.raises(ValueError, match="estimator must be one of .* received estimator='nope'"):
         G.gumbel_softmax(x, 1.0, estimator="nope")
-    with pytest.raises(ValueError, match="seed must be None, an integer"):
+    with pytest.raises(ValueError, match="seed must be None, an integer.*received seed='7'"):
         G.gumbel_softmax(x, 1.0, seed="7")
-    with pytest.raises(ValueError, match="shape \\[2\\]"):
+    with pytest.raises(ValueError, match="shape \\[2\\].*received seed=\\[1, 2, 3\\]"):
         G.gumbel_softmax(x, 1.0, seed=[1, 2, 3])
+    with pytest.raises(ValueError, match="shape \\[2\\].*received seed=\\[0.5, 1.0\\]"):
+        G.gumbel_softmax(x, 1.0, seed=[0.5, 1.0])
+    with pytest.raises(ValueError, match="samples must be an integer >= 1, received samples=0"):
+        G.gumbel_softmax(x, 1.0, samples=0)
+    with pytest.raises(ValueError, match="axis must be an integer in .*received axis=True"):
+        G.one_hot_argmax(x, axis=True)
     with pytest.raises(TypeError, match="dtype must be a floating-point dtype"):
         G.sample_gumbel((2,), dtype="int32")
 
