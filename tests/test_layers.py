@@ -138,6 +138,8 @@ def test_mixed_precision_training(mixed_policy, policy):
         ({"inference": "mode"}, r"inference must be one of .*received inference='mode'"),
         ({"hard": 1}, r"hard must be True or False, received hard=1"),
         ({"axis": 1.5}, r"axis must be an integer, received axis=1.5"),
+        ({"axis": True}, r"axis must be an integer, received axis=True"),
+        ({"min_temperature": -0.1}, r"min_temperature must be a finite number > 0, received min_temperature=-0.1"),
         ({"seed": "x"}, r"seed must be None or an integer, received seed='x'"),
         ({"trainable_temperature": "yes"}, r"trainable_temperature must be True or False"),
         ({"estimator": "magic"}, r"estimator must be one of"),
@@ -149,7 +151,7 @@ def test_bad_arguments_are_refused(kwargs, match):
 
 
 def test_bad_inputs_are_refused():
-    with pytest.raises(ValueError, match=r"axis must be in \[-2, 2\) for inputs of rank 2, received axis=3"):
+    with pytest.raises(ValueError, match=r"axis must be an integer in \[-2, 2\) for inputs of rank 2, received axis=3"):
         GumbelSoftmax(axis=3)(tile(2))
     with pytest.raises(TypeError, match="expects floating-point logits, received inputs of dtype int32"):
         GumbelSoftmax()(tf.constant([[1, 2, 3]]))
