@@ -52,7 +52,7 @@ class _RelaxedSampler(keras.layers.Layer):
             trainable_temperature, "trainable_temperature"
         )
         self.seed = _checks.check_seed(seed)
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         # The temperature is created eagerly (not in build) so a callback can
         # assign it before the layer has seen data. It stays float32 under
         # mixed precision (autocast=False).
