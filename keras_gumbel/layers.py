@@ -213,11 +213,7 @@ class GumbelSoftmax(_RelaxedSampler):
     def build(self, input_shape):
         # The axis is known to be an integer; only now is the rank known.
         _checks.check_axis(self.axis, len(input_shape))
-        if input_shape[self.axis] is None:
-            raise ValueError(
-                f"the categories axis ({self.axis}) of the input must have a "
-                f"known size, received input shape {tuple(input_shape)}"
-            )
+        gumbel_ops.check_categories(input_shape, self.axis, "inputs")
 
     def distribution(self, logits):
         """`tfp.distributions.RelaxedOneHotCategorical` at the current

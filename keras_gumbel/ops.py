@@ -35,6 +35,7 @@ from keras_gumbel._random import rng_alg, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
+    "check_categories",
     "check_reinmax_temperature",
     "gumbel_max",
     "gumbel_softmax",
@@ -87,13 +88,25 @@ def _compute_dtype(dtype):
 
 
 def _check_axis(logits, axis):
-    axis = _checks.check_axis(axis, len(logits.shape))
-    if logits.shape[axis] is None:
+    checked = _checks.check_axis(axis, len(logits.shape))
+    check_categories(logits.shape, axis, "logits")
+    return checked
+
+
+def check_categories(shape, axis, name="logits"):
+    """Checks that the categories axis `axis` of a tensor of shape `shape`
+    has a known size >= 1 (an empty axis has no category to sample)."""
+    size = tuple(shape)[axis]
+    if size is None:
         raise ValueError(
-            f"the number of categories (logits.shape[{axis}]) must be known, "
-            f"received logits of shape {tuple(logits.shape)}"
+            f"the number of categories ({name}.shape[{axis}]) must be known, "
+            f"received {name} of shape {tuple(shape)}"
         )
-    return axis
+    if size == 0:
+        raise ValueError(
+            f"the categories axis must hold at least one category, received "
+            f"axis={axis} for {name} of shape {tuple(shape)}"
+        )
 
 
 def _gumbel(shape, seed, dtype):
