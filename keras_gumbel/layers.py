@@ -81,7 +81,8 @@ class _RelaxedSampler(keras.layers.Layer):
     def _scaled(self, inputs):
         """`inputs / temperature`, checked and finite (see
         `keras_gumbel.ops.check_temperature` and `_over_temperature`)."""
-        x = ops.cast(inputs, gumbel_ops._compute_dtype(keras.backend.standardize_dtype(inputs.dtype)))
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        x = ops.cast(inputs, gumbel_ops._compute_dtype(dtype))
         temperature = gumbel_ops.check_temperature(self.temperature)
         return gumbel_ops._over_temperature(
             x, ops.cast(temperature, x.dtype), self.temperature.trainable
@@ -179,6 +180,9 @@ class GumbelSoftmax(_RelaxedSampler):
         training: Python boolean: whether to sample (training) or to apply
             the `inference` mode.
 
+    A Keras mask on the inputs (from `Masking` or `Embedding(mask_zero=True)`)
+    passes through unchanged.
+
     Example:
 
     >>> logits = keras.layers.Reshape((30, 10))(keras.layers.Dense(300)(x))
@@ -227,7 +231,9 @@ class GumbelSoftmax(_RelaxedSampler):
     def distribution(self, logits):
         """`tfp.distributions.RelaxedOneHotCategorical` at the current
         temperature, the distribution `call` samples in training (its
-        categories on the last axis)."""
+        categories on the last axis), in the dtype of the layer's samples
+        (float32 under half precision); its `log_prob` scores the layer's
+        samples whatever their dtype."""
         from keras_gumbel import _distributions  # TFP, loaded on first use only
 
         temperature, logits = self._distribution_args(logits)
@@ -296,6 +302,9 @@ class RelaxedBernoulli(_RelaxedSampler):
         training: Python boolean: whether to sample (training) or to apply
             the `inference` mode.
 
+    A Keras mask on the inputs (from `Masking` or `Embedding(mask_zero=True)`)
+    passes through unchanged.
+
     Example:
 
     >>> z = RelaxedBernoulli(temperature=0.5, hard=True, seed=7)(keras.layers.Dense(64)(x))
@@ -303,7 +312,9 @@ class RelaxedBernoulli(_RelaxedSampler):
 
     def distribution(self, logits):
         """`tfp.distributions.RelaxedBernoulli` at the current temperature,
-        the distribution `call` samples in training."""
+        the distribution `call` samples in training, in the dtype of the
+        layer's samples (float32 under half precision); its `log_prob`
+        scores the layer's samples whatever their dtype."""
         from keras_gumbel import _distributions  # TFP, loaded on first use only
 
         temperature, logits = self._distribution_args(logits)
