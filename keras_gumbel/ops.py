@@ -292,7 +292,23 @@ def _over_temperature(x, temperature, trainable):
         x = ops.where(infinite, x, ops.where(infinite, 0.0, x) / temperature)
     else:
         x = x / temperature
-    return ops.minimum(x, np.finfo(keras.backend.standardize_dtype(x.dtype)).max)
+    return _cap(x)
+
+
+@ops.custom_gradient
+def _cap(x):
+    """`minimum(x, the dtype's largest value)`, with an identity gradient.
+
+    The gradient of `minimum` selects (two more passes over the tensor, and
+    a sum for the bound); the identity is exact below the bound, and at a
+    capped `+inf` entry the incoming softmax gradient is 0 (its category's
+    probability is 1).
+    """
+
+    def grad(*args, upstream=None):
+        return args[0] if upstream is None else upstream
+
+    return ops.minimum(x, np.finfo(keras.backend.standardize_dtype(x.dtype)).max), grad
 
 
 def _without_certain(x, axis):
