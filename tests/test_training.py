@@ -253,3 +253,21 @@ def test_a_trainable_temperature_keeps_the_samplers_own_floor():
     sampler = build_vae(config).sampler
     assert sampler.trainable_temperature
     assert sampler.temperature.constraint.min_value == sampler.min_temperature != 0.7
+
+
+def test_history_files_hold_every_epoch_of_every_metric(tmp_path):
+    from keras_gumbel.recipes._run import RunOptions, RunResult, write_history
+
+    history = {"loss": [3.0, 2.5, 1.0 / 3.0], "val_loss": [3.5, 2.75, 2.0], "temperature": [1.0, 0.5, 0.25]}
+    result = RunResult(model=None, config=RunOptions(seed=3, output_dir=str(tmp_path)),
+                       history=history, seconds=1.5)
+    files = write_history(result, {"extra": [1, 2]})
+    record = json.loads((tmp_path / "history.json").read_text())
+    assert record["history"] == history and record["extra"] == [1, 2]
+    assert record["config"]["seed"] == 3 and record["seconds"] == 1.5
+    with open(files["history_csv"]) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    for key, values in history.items():
+        # repr round-trips floats exactly.
+        assert [float(r[key]) for r in rows] == values
