@@ -31,6 +31,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from keras_gumbel._checks import check_choice, check_positive
 from keras_gumbel._compat import SplitBackupAndRestore
 
 __all__ = [
@@ -86,21 +87,12 @@ def get_strategy(name, collective_timeout=COLLECTIVE_TIMEOUT):
     Returns:
         A `tf.distribute.Strategy`.
     """
-    if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, received strategy={name!r}")
+    check_choice(name, "strategy", STRATEGIES)
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if (
-        isinstance(collective_timeout, bool)
-        or not isinstance(collective_timeout, (int, float))
-        or not collective_timeout > 0
-    ):
-        raise ValueError(
-            "collective_timeout must be a number of seconds > 0, received "
-            f"collective_timeout={collective_timeout!r}"
-        )
+    check_positive(collective_timeout, "collective_timeout")
     if "strategy" not in _MULTI_WORKER:
         _check_tf_config()
         options = tf.distribute.experimental.CommunicationOptions(
