@@ -239,7 +239,8 @@ class DiscreteVAE(keras.Model):
         if not isinstance(sampler, GumbelSoftmax) or sampler.axis not in (-1, 2):
             fail("sampler", "a keras_gumbel.GumbelSoftmax layer over the last axis", sampler)
         self.sampler = sampler
-        self.sampler.build((None, self.latent_dim, self.num_categories))
+        if not sampler.built:
+            sampler.build((None, self.latent_dim, self.num_categories))
         self._streams = {
             name: keras.random.SeedGenerator(derive_seed(seed, name), name=f"{name}_seeds")
             for name in _STREAMS

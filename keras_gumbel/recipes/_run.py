@@ -21,22 +21,6 @@ from keras_gumbel._checks import check_bool, check_choice, check_seed
 from keras_gumbel.files import atomic_path, write_json, write_text
 from keras_gumbel.models._seeds import derive_seed
 
-__all__ = [
-    "HISTORY_CSV",
-    "HISTORY_JSON",
-    "STRATEGIES",
-    "RunOptions",
-    "RunResult",
-    "begin_run",
-    "finish_run",
-    "history_csv",
-    "mixed_precision_policy",
-    "model_scope",
-    "run_seed",
-    "save_model",
-    "timed_fit",
-    "write_history",
-]
 
 STRATEGIES = distribute.STRATEGIES
 
