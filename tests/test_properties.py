@@ -16,7 +16,7 @@ and certain ones always;
 gradients are finite; the same seed gives the same output. Out of the
 domain, every documented error names the argument.
 
-The examples are derandomized (the same ones on every run) and few, so the
+The examples are derandomized (seeded from each test) and few, so the
 file runs in well under a minute; to search further, with fresh random
 examples, run
 `KERAS_GUMBEL_HYPOTHESIS=search KERAS_GUMBEL_EXAMPLES=20 pytest tests/test_properties.py`
@@ -302,10 +302,11 @@ def test_gumbel_softmax_layer_properties(case, config):
         one_hot = layer.inference == "argmax"
     first = check_sample(y, logits, axis, values, one_hot, dtype=layer.compute_dtype)
     if not sampling(layer, training) and layer.inference == "argmax":
-        # The deterministic mode: the first maximum of the logits as computed.
-        computed = to_numpy(ops.cast(logits, layer.compute_dtype))
-        expected = np.argmax(np.moveaxis(computed, axis, -1), -1)
-        np.testing.assert_array_equal(np.argmax(np.moveaxis(first, axis, -1), -1), expected)
+        # The deterministic mode marks a maximum of the logits as computed
+        # (which one among ties is keras.ops.argmax's: -0.0 ranks below 0.0).
+        computed = rows(to_numpy(ops.cast(logits, layer.compute_dtype)), axis)
+        chosen = computed[np.arange(len(computed)), rows(first, axis).argmax(-1)]
+        np.testing.assert_array_equal(chosen, computed.max(-1))
     assert_finite_gradients(tape.gradient(loss, [logits] + layer.trainable_weights))
     twin = GumbelSoftmax(axis=axis, **config)
     np.testing.assert_array_equal(to_numpy(twin(logits, training=training)), first)
