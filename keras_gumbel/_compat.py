@@ -42,6 +42,7 @@ def flatten_layers(model):
 
 # -- demos: models, distribute, recipes ----------------------------------------
 
+import json as _json  # noqa: E402
 import os as _os  # noqa: E402
 import warnings as _warnings  # noqa: E402
 
@@ -152,3 +153,30 @@ class SplitBackupAndRestore(_keras.callbacks.BackupAndRestore):
             super()._load_model()
         finally:
             self._weights_path, self._training_metadata_path = own
+
+
+def backup_epochs(backup_dir):
+    """The epochs finished in the `keras.callbacks.BackupAndRestore` backup
+    in `backup_dir`: 0 if it holds none, `None` if its record is unreadable
+    (a process killed while writing it).
+
+    The recipes read it before any work, so that a resumed run's data starts
+    at the epoch Keras resumes at and the run can say where it resumes.
+
+    Private API: Keras writes the weights, then `training_metadata.json`
+    holding `{"epoch": N, "batch": B}` (N epochs finished), and restores
+    from them in `BackupAndRestore._load_model`; Keras 3.15 (written for and
+    tested with it). Delete once Keras tells the epoch it resumes at before
+    `fit` runs.
+    """
+    path = _os.path.join(_os.fspath(backup_dir), "training_metadata.json")
+    if not _os.path.exists(path):
+        return 0
+    try:
+        with open(path, encoding="utf-8") as f:
+            epoch = _json.load(f)["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        return None
+    return epoch
