@@ -94,11 +94,12 @@ def check_writable_folder(path, name):
     path itself or a parent) is refused.
     """
     path = os.fspath(path)
-    probe = os.path.abspath(path)
-    while not os.path.lexists(probe):
+    target = os.path.realpath(path)  # through symbolic links, even dangling ones
+    probe = target
+    while not os.path.exists(probe):
         probe = os.path.dirname(probe)
     if not os.path.isdir(probe):
-        where = "is a file" if probe == os.path.abspath(path) else f"lies under {probe!r}, a file"
+        where = "is a file" if probe == target else f"lies under {probe!r}, a file"
         raise ValueError(
             f"{name} must be a folder (created if needed), received {name}={path!r}, "
             f"which {where}"

@@ -97,14 +97,14 @@ class RunOptions:
         check_bool(self.overwrite, "overwrite")
         self.seed = check_seed(self.seed, minimum=0)
         # Folders are checked before training rather than after it.
+        if self.export_dir is not None and self.output_dir is not None:
+            # An export replaces its folder: never the run's own files.
+            check_apart(self.export_dir, "export_dir", self.output_dir, "output_dir")
         if self.output_dir is not None:
             check_writable_folder(self.output_dir, "output_dir")
         if self.export_dir is not None:
             export.check_export_path(self.export_dir, self.overwrite, "export_dir")
             check_writable_folder(self.export_dir, "export_dir")
-            if self.output_dir is not None:
-                # An export replaces its folder: never the run's own files.
-                check_apart(self.export_dir, "export_dir", self.output_dir, "output_dir")
 
 
 @dataclasses.dataclass(kw_only=True)
