@@ -129,11 +129,17 @@ class SplitBackupAndRestore(_keras.callbacks.BackupAndRestore):
     so that every worker of a cluster restores the chief's backup while only
     the chief writes there.
 
+    It also writes each backup file to a temporary name and renames it
+    (`_save_model`), so that a process killed while saving leaves the
+    previous backup, not a damaged or mismatched one.
+
     Private API: Keras' callback keeps its file names in `_weights_path`,
     `_training_metadata_path`, `_prev_weights_path` and
-    `_prev_training_metadata_path` and restores in `_load_model()`; Keras
-    3.15 (written for and tested with it). Delete once Keras can restore
-    and write in different folders.
+    `_prev_training_metadata_path`, its state in `_current_epoch` and
+    `_last_batch_seen`, saves in `_save_model()` and restores in
+    `_load_model()`; Keras 3.15 (written for and tested with it). Delete
+    once Keras can restore and write in different folders and writes its
+    backup atomically.
     """
 
     def __init__(self, backup_dir, write_dir=None, **kwargs):
@@ -145,6 +151,23 @@ class SplitBackupAndRestore(_keras.callbacks.BackupAndRestore):
             self._training_metadata_path = _os.path.join(write_dir, "training_metadata.json")
             self._prev_weights_path = f"{self._weights_path}.bkp"
             self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
+
+    def _save_model(self):
+        # Keras writes the weights in place, then the metadata: a process
+        # killed meanwhile leaves a damaged weights file, or the weights of
+        # epoch N beside the metadata of N - 1 (resumed silently at the wrong
+        # epoch). Each is written to a temporary file and renamed, weights
+        # first: only the instant between the two renames remains.
+        if self.double_checkpoint:
+            return super()._save_model()
+        _os.makedirs(self.backup_dir, exist_ok=True)
+        weights_tmp = _os.path.join(self.backup_dir, ".tmp-latest.weights.h5")
+        metadata_tmp = _os.path.join(self.backup_dir, ".tmp-training_metadata.json")
+        self.model.save_weights(filepath=weights_tmp, overwrite=True)
+        with open(metadata_tmp, "w", encoding="utf-8") as f:
+            _json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
+        _os.replace(weights_tmp, self._weights_path)
+        _os.replace(metadata_tmp, self._training_metadata_path)
 
     def _load_model(self):
         own = (self._weights_path, self._training_metadata_path)
