@@ -369,10 +369,16 @@ def train_vae(config):
     `temperature_schedule(config)`, evaluates on the test set every epoch,
     then on both sets (negative ELBO with relaxed and with hard samples),
     prints the losses (unless `verbose=0`). With `config.output_dir` it also
-    resumes an interrupted run from its `BackupAndRestore` backup, logs to
-    TensorBoard, draws the reconstruction picture every epoch, and writes the
-    samples grid, the loss curves, the history (JSON, CSV) and the model
+    resumes an interrupted run of the same configuration from its
+    `BackupAndRestore` backup (`_run.check_backup`; another configuration's
+    backup is refused unless `config.restart`), logs to TensorBoard, draws
+    the reconstruction picture every epoch, and writes the samples grid, the
+    loss curves, the history of every epoch (JSON, CSV) and the model
     (`vae.keras`), each atomically.
+
+    Before any work it checks the data (`source`) and the model's arguments
+    (by building it) and raises `_run.RunRefused` (a `ValueError`) for a bad
+    one, as for another run's backup.
 
     Args:
         config: a `VAEConfig`.
