@@ -71,7 +71,7 @@ def check_apart(path, name, other, other_name):
     Example:
 
     >>> check_apart("out/r", "export_dir", "out/r/run", "output_dir")
-    ValueError: export_dir must not be, contain or lie inside output_dir ...
+    ValueError: export_dir must lie apart from output_dir (neither the same ...
     """
     a, b = _real(path), _real(other)
     if os.path.commonpath([a, b]) in (a, b):
