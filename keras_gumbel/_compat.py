@@ -42,6 +42,7 @@ def flatten_layers(model):
 
 # -- demos: models, distribute, recipes ----------------------------------------
 
+import json as _json  # noqa: E402
 import os as _os  # noqa: E402
 import warnings as _warnings  # noqa: E402
 
@@ -128,11 +129,17 @@ class SplitBackupAndRestore(_keras.callbacks.BackupAndRestore):
     so that every worker of a cluster restores the chief's backup while only
     the chief writes there.
 
+    It also writes each backup file to a temporary name and renames it
+    (`_save_model`), so that a process killed while saving leaves the
+    previous backup, not a damaged or mismatched one.
+
     Private API: Keras' callback keeps its file names in `_weights_path`,
     `_training_metadata_path`, `_prev_weights_path` and
-    `_prev_training_metadata_path` and restores in `_load_model()`; Keras
-    3.15 (written for and tested with it). Delete once Keras can restore
-    and write in different folders.
+    `_prev_training_metadata_path`, its state in `_current_epoch` and
+    `_last_batch_seen`, saves in `_save_model()` and restores in
+    `_load_model()`; Keras 3.15 (written for and tested with it). Delete
+    once Keras can restore and write in different folders and writes its
+    backup atomically.
     """
 
     def __init__(self, backup_dir, write_dir=None, **kwargs):
@@ -145,6 +152,23 @@ class SplitBackupAndRestore(_keras.callbacks.BackupAndRestore):
             self._prev_weights_path = f"{self._weights_path}.bkp"
             self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
 
+    def _save_model(self):
+        # Keras writes the weights in place, then the metadata: a process
+        # killed meanwhile leaves a damaged weights file, or the weights of
+        # epoch N beside the metadata of N - 1 (resumed silently at the wrong
+        # epoch). Each is written to a temporary file and renamed, weights
+        # first: only the instant between the two renames remains.
+        if self.double_checkpoint:
+            return super()._save_model()
+        _os.makedirs(self.backup_dir, exist_ok=True)
+        weights_tmp = _os.path.join(self.backup_dir, ".tmp-latest.weights.h5")
+        metadata_tmp = _os.path.join(self.backup_dir, ".tmp-training_metadata.json")
+        self.model.save_weights(filepath=weights_tmp, overwrite=True)
+        with open(metadata_tmp, "w", encoding="utf-8") as f:
+            _json.dump({"epoch": self._current_epoch, "batch": self._last_batch_seen}, f)
+        _os.replace(weights_tmp, self._weights_path)
+        _os.replace(metadata_tmp, self._training_metadata_path)
+
     def _load_model(self):
         own = (self._weights_path, self._training_metadata_path)
         self._weights_path, self._training_metadata_path = self._restore_paths
@@ -152,3 +176,30 @@ class SplitBackupAndRestore(_keras.callbacks.BackupAndRestore):
             super()._load_model()
         finally:
             self._weights_path, self._training_metadata_path = own
+
+
+def backup_epochs(backup_dir):
+    """The epochs finished in the `keras.callbacks.BackupAndRestore` backup
+    in `backup_dir`: 0 if it holds none, `None` if its record is unreadable
+    (a process killed while writing it).
+
+    The recipes read it before any work, so that a resumed run's data starts
+    at the epoch Keras resumes at and the run can say where it resumes.
+
+    Private API: Keras writes the weights, then `training_metadata.json`
+    holding `{"epoch": N, "batch": B}` (N epochs finished), and restores
+    from them in `BackupAndRestore._load_model`; Keras 3.15 (written for and
+    tested with it). Delete once Keras tells the epoch it resumes at before
+    `fit` runs.
+    """
+    path = _os.path.join(_os.fspath(backup_dir), "training_metadata.json")
+    if not _os.path.exists(path):
+        return 0
+    try:
+        with open(path, encoding="utf-8") as f:
+            epoch = _json.load(f)["epoch"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        return None
+    return epoch

@@ -1,8 +1,16 @@
-"""Command-line entry points: argparse -> a config -> one library call."""
+"""Command-line entry points: argparse -> a config -> one library call.
+
+The `*_main(argv)` functions return their library call's result (for
+Python callers); the console scripts and `scripts/*.py` run them through
+`run_command`, which turns the outcome into the exit status a shell or a
+scheduler reads: 0 success, 2 usage error (a bad flag, or a run refused
+before any work), 1 another failure (one line on stderr), 130 interrupted.
+"""
 
 import argparse
 import dataclasses
 import importlib.util
+import os
 import sys
 
 # The modules of the `demos` extra (setup.cfg), which every command needs
@@ -66,8 +74,12 @@ def _add_run_flags(parser, defaults):
 
 
 def _train_main(parser, config_class, train, argv, adjust=None):
-    """Parses `argv` into a `config_class` (a bad value is a usage error,
-    exit status 2, before anything runs) and returns `train(config)`."""
+    """Parses `argv` into a `config_class` and returns `train(config)`. A bad
+    value, and a run that `train` refuses before any work (`RunRefused`: its
+    data, folders, backup, model arguments), is a usage error: exit status
+    2, one line, nothing trained."""
+    from keras_gumbel.recipes._run import RunRefused
+
     args = parser.parse_args(argv)
     if adjust is not None:
         adjust(args)
@@ -75,7 +87,63 @@ def _train_main(parser, config_class, train, argv, adjust=None):
         config = _config_from_args(config_class, args)
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
-    return train(config)
+    try:
+        return train(config)
+    except RunRefused as e:
+        parser.error(str(e))
+
+
+# Set to show the traceback of a failure instead of its one-line message.
+TRACEBACK_ENV = "KERAS_GUMBEL_TRACEBACK"
+
+
+def _one_line(error, limit=500):
+    text = " ".join(str(error).split()) or repr(error)
+    if len(text) > limit:
+        text = text[: limit - 4] + " ..."
+    return f"{type(error).__name__}: {text}"
+
+
+def run_command(main, prog, argv=None):
+    """Runs `main(argv)` as a command and returns its exit status: 0 when it
+    returns (whatever it returns), the status of a `SystemExit` (argparse's
+    2 for a usage error), 130 on `KeyboardInterrupt` (Ctrl-C) and 1 on any
+    other exception, each failure with one line on stderr naming `prog` (the
+    whole traceback when the environment variable `KERAS_GUMBEL_TRACEBACK`
+    is set)."""
+    try:
+        main(argv)
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            return e.code or 0
+        print(e.code, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the command's last word
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print(f"{prog}: error: {_one_line(e)} (set {TRACEBACK_ENV}=1 for the traceback)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def train_gan_command():
+    """The console script `keras-gumbel-train-gan` (and scripts/train_gan.py):
+    `train_gan_main` with proper exit statuses (`run_command`)."""
+    sys.exit(run_command(train_gan_main, "keras-gumbel-train-gan"))
+
+
+def train_vae_command():
+    """The console script `keras-gumbel-train-vae` (and scripts/train_vae.py)."""
+    sys.exit(run_command(train_vae_main, "keras-gumbel-train-vae"))
+
+
+def export_command():
+    """The console script `keras-gumbel-export` (and scripts/export_savedmodel.py)."""
+    sys.exit(run_command(export_main, "keras-gumbel-export"))
 
 
 def gan_parser():
@@ -262,6 +330,10 @@ def vae_parser():
                              "importance samples (IWAE; Jang et al. use 1000)")
     parser.add_argument("--log-likelihood-images", type=int, default=d.log_likelihood_images,
                         help="test images for the log-likelihood estimate")
+    parser.add_argument("--restart", action="store_true",
+                        help="delete the backup of an unfinished run in --output-dir and "
+                             "start afresh (without it, the same command resumes that run "
+                             "and another command is refused)")
     parser.add_argument("--jit-compile", choices=("true", "false", "auto"), default="true",
                         help="compile the train step with XLA (auto: Keras' choice, which "
                              "is no XLA on CPU-only machines)")

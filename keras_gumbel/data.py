@@ -62,10 +62,11 @@ def check_probs(probs, name="probs"):
     return values
 
 
-def _check_label_smoothing(value):
-    # NaN fails both comparisons.
+def check_label_smoothing(value, name="label_smoothing"):
+    """`value` as a float if it is a number in `[0, 1)` (NaN fails both
+    comparisons), or a `ValueError`: `number_stream`'s label smoothing."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        fail("label_smoothing", "a number in [0, 1)", value)
+        fail(name, "a number in [0, 1)", value)
     return float(value)
 
 
@@ -96,7 +97,7 @@ def number_stream(probs=NUMBER_PROBS, batch_size=10, seed=None, label_smoothing=
     """
     probs = check_probs(probs)
     batch_size = check_int(batch_size, "batch_size")
-    label_smoothing = _check_label_smoothing(label_smoothing)
+    label_smoothing = check_label_smoothing(label_smoothing)
     seed = check_seed(seed)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little") >> 1
@@ -281,6 +282,14 @@ def _check_labels(labels, num_images, name):
 
 
 def _npz_mnist(path, split):
+    # np.load reads any file that is not a zip archive (nor .npy) as a
+    # pickle and refuses it as "pickled data": say what it is instead.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"source={path!r} is not an .npz file (not a zip archive, or a "
+            f"truncated one); pass an .npz in Keras' MNIST layout {MNIST_NPZ_KEYS}, "
+            "'bundled' or 'tfds'"
+        )
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
@@ -311,11 +320,29 @@ def _npz_mnist(path, split):
     return images, _check_labels(labels, len(images), f"y_{split} in {path!r}")
 
 
+TFDS_OFFLINE_ERROR = (
+    "source='tfds' needs MNIST prepared by TensorFlow Datasets in {tfds_dir} "
+    "(there is none) or the network to download it, and {host}:443 did not answer "
+    "within {timeout:g} s; pass a local MNIST in Keras' layout instead "
+    "(--source path/to/mnist.npz, as keras.datasets.mnist caches it in "
+    "~/.keras/datasets/mnist.npz), or --source bundled for the 5,000-image subset"
+)
+_TFDS_HOST = "storage.googleapis.com"
+_PROBE_SECONDS = 3.0
+
+
 def _tfds_mnist(split):
+    # Without network TFDS retries its download for minutes and leaves
+    # partial files: refuse within seconds instead, as "auto" does.
+    prepared = _tfds_mnist_prepared()
+    if not prepared and not network_available(_TFDS_HOST, timeout=_PROBE_SECONDS):
+        raise ValueError(TFDS_OFFLINE_ERROR.format(
+            tfds_dir=tfds_data_dir(), host=_TFDS_HOST, timeout=_PROBE_SECONDS))
     import tensorflow_datasets as tfds  # slow to import; only when used
 
     data = tfds.load(
-        "mnist", split=split, batch_size=-1, as_supervised=True, data_dir=tfds_data_dir()
+        "mnist", split=split, batch_size=-1, as_supervised=True, data_dir=tfds_data_dir(),
+        download=not prepared,
     )
     images, labels = tfds.as_numpy(data)
     images = _check_pixels(images.reshape(len(images), _PIXELS), "TFDS mnist images")
@@ -370,7 +397,8 @@ def mnist_arrays(split="train", source="auto"):
     return _npz_mnist(source, split)
 
 
-def images_dataset(images, batch_size=100, shuffle=True, binarize=None, seed=None):
+def images_dataset(images, batch_size=100, shuffle=True, binarize=None, seed=None,
+                   start_epoch=None):
     """A `tf.data.Dataset` of float32 MNIST batches `[batch_size, 784]` in
     `[0, 1]` from in-memory images (the pipeline of `load_mnist`).
 
@@ -392,16 +420,28 @@ def images_dataset(images, batch_size=100, shuffle=True, binarize=None, seed=Non
             (`x` is replaced by a Bernoulli(x) draw, fresh every epoch).
         seed: integer seed of the shuffle and of the dynamic binarization;
             `None` gives a different sequence every run.
+        start_epoch: `None`, or an integer `k >= 0` (with a `seed`): an
+            endless stream of the epochs `k, k + 1, ...` (for `model.fit`
+            with `steps_per_epoch`), epoch `e` drawn with a seed derived
+            from `(seed, e)` alone, so a run resumed at epoch `k` sees the
+            batches an uninterrupted run sees.
 
     Returns:
         A prefetched `tf.data.Dataset` of float32 `[B, 784]` batches, with
-        its cardinality set.
+        its cardinality set (infinite with `start_epoch`).
     """
     images = _check_pixels(images, "images")
     batch_size = check_int(batch_size, "batch_size")
     check_bool(shuffle, "shuffle")
     binarize = check_choice(binarize, "binarize", BINARIZE_MODES)
     seed = check_seed(seed)
+    if start_epoch is not None:
+        start_epoch = check_int(start_epoch, "start_epoch", minimum=0)
+        if seed is None:
+            raise ValueError(
+                "start_epoch needs a seed (epoch e is drawn from (seed, e)), "
+                f"received seed=None, start_epoch={start_epoch!r}"
+            )
 
     def convert(pixels):
         x = tf.cast(pixels, tf.float32) / 255.0
@@ -409,7 +449,7 @@ def images_dataset(images, batch_size=100, shuffle=True, binarize=None, seed=Non
             x = tf.cast(x > 0.5, tf.float32)
         return x
 
-    if not shuffle and binarize != "dynamic":
+    if start_epoch is None and not shuffle and binarize != "dynamic":
         dataset = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
         return dataset.map(convert).cache().prefetch(tf.data.AUTOTUNE)
 
@@ -443,6 +483,14 @@ def images_dataset(images, batch_size=100, shuffle=True, binarize=None, seed=Non
 
         return tf.data.Dataset.zip(batch_indices(order), tf.data.Dataset.counter()).map(make_batch)
 
+    if start_epoch is not None:
+        root = tf.constant([seed, 0xE90C], tf.int64)
+        dataset = (
+            tf.data.Dataset.counter(start=start_epoch)
+            .map(lambda e: tf.random.experimental.stateless_fold_in(root, e))
+            .flat_map(epoch)
+        )
+        return dataset.prefetch(tf.data.AUTOTUNE)
     dataset = (
         tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         .batch(2)
@@ -459,8 +507,9 @@ def load_mnist(split="train", source="auto", binarize=None, batch_size=100, shuf
 
     Sources:
         - `"tfds"`: `tensorflow_datasets.load("mnist")`, the full 70,000
-          images (downloaded on first use; without network TFDS retries for
-          minutes before it fails).
+          images: prepared data in `tfds_data_dir()` if there is some (no
+          network needed), else downloaded; without either a `ValueError`
+          within seconds (TFDS itself would retry for minutes).
         - the path of an `.npz` file in Keras' layout (`x_train`, `y_train`,
           `x_test`, `y_test`, as `keras.datasets.mnist` caches it in
           `~/.keras/datasets/mnist.npz`).

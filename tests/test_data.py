@@ -199,7 +199,7 @@ def test_bad_npz_files_are_refused(tmp_path, overrides, message):
 def test_corrupt_and_missing_files_are_refused(tmp_path):
     corrupt = tmp_path / "corrupt.npz"
     corrupt.write_bytes(b"PK\x03\x04 this is not a zip archive")
-    with pytest.raises(ValueError, match="not a readable .npz file"):
+    with pytest.raises(ValueError, match=r"is not an .npz file \(not a zip archive, or a truncated one\)"):
         data_lib.load_mnist("train", source=str(corrupt))
     with pytest.raises(FileNotFoundError, match="which is not a file"):
         data_lib.load_mnist("train", source=str(tmp_path / "missing.npz"))
@@ -207,3 +207,46 @@ def test_corrupt_and_missing_files_are_refused(tmp_path):
         data_lib.load_mnist("validation", source="bundled")
     with pytest.raises(ValueError, match="binarize must be one of"):
         data_lib.load_mnist("train", source="bundled", binarize="yes")
+
+
+def test_a_stream_started_at_epoch_k_replays_epochs_k_on(tmp_path):
+    path, arrays = write_npz(tmp_path / "mnist.npz", n_train=30)
+    images = arrays["x_train"]
+    # 3 batches per epoch (the last one smaller); dynamic binarization too.
+    def epochs(start, n):
+        ds = data_lib.images_dataset(images, 12, binarize="dynamic", seed=4, start_epoch=start)
+        batches = [b.numpy() for b in ds.take(3 * n)]
+        return [np.concatenate(batches[3 * i: 3 * i + 3]) for i in range(n)]
+
+    from_0, from_2 = epochs(0, 4), epochs(2, 2)
+    for a, b in zip(from_0[2:], from_2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(from_0[0]) == 30 and not np.array_equal(from_0[0], from_0[1])
+    with pytest.raises(ValueError, match="start_epoch needs a seed"):
+        data_lib.images_dataset(images, 12, start_epoch=0)
+
+
+def test_tfds_without_network_or_prepared_data_is_refused_at_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setattr(data_lib, "network_available", lambda *a, **k: False)
+    with pytest.raises(ValueError, match=r"source='tfds' needs MNIST prepared .*\(--source path/to/mnist.npz"):
+        data_lib.mnist_arrays("train", "tfds")
+    assert not (tmp_path / "tfds").exists()
+    # Prepared data on disk is read without the network (and without a download).
+    info = tmp_path / "tfds" / "mnist" / "3.0.1" / "dataset_info.json"
+    info.parent.mkdir(parents=True)
+    info.write_text("{}")
+    import tensorflow_datasets as tfds
+
+    calls = []
+
+    def load(name, **kwargs):
+        calls.append(kwargs)
+        return "prepared"
+
+    monkeypatch.setattr(tfds, "load", load)
+    monkeypatch.setattr(tfds, "as_numpy", lambda data: (np.zeros((2, 28, 28, 1), np.uint8),
+                                                        np.array([3, 4])))
+    images, labels = data_lib.mnist_arrays("test", "tfds")
+    assert images.shape == (2, 784) and list(labels) == [3, 4]
+    assert calls[0]["download"] is False and calls[0]["data_dir"] == str(tmp_path / "tfds")

@@ -1,7 +1,10 @@
 import csv
+import dataclasses
 import json
 import os
 import re
+import runpy
+import sys
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ import keras
 from keras_gumbel.cli import train_gan_main, train_vae_main
 from keras_gumbel.models import DiscreteVAE, GumbelGAN
 from keras_gumbel.recipes import callbacks as callbacks_lib
+from keras_gumbel.recipes._run import RunRefused
 from keras_gumbel.recipes.gan import GANConfig, temperature_schedule, train_gan
 from keras_gumbel.recipes.vae import VAEConfig, build_vae, train_vae
 
@@ -80,22 +84,33 @@ def test_no_seed_draws_one_and_reports_it():
         (["--final-temperature", "0.1"], "final_temperature needs an annealing schedule"),
         (["--schedule", "warp"], "invalid choice: 'warp'"),
         ([], "the following arguments are required: --output-dir"),
+        (["--label-smoothing", "1"], r"label_smoothing must be a number in \[0, 1\), received label_smoothing=1.0"),
+        (["--label-smoothing", "-0.5"], "received label_smoothing=-0.5"),
     ],
 )
 def test_script_refuses_bad_flags(tmp_path, capsys, argv, message):
     assert_usage_error(train_gan_main, argv, message, tmp_path, capsys)
 
 
-def assert_usage_error(main, argv, message, tmp_path, capsys):
+def assert_usage_error(main, argv, message, tmp_path, capsys, output_dir=None):
     """`main(argv + --output-dir)` exits with status 2 and `message` on
-    stderr before writing anything."""
+    stderr before writing anything (into `output_dir`, by default a new
+    folder)."""
+    folder = tmp_path / "out" if output_dir is None else output_dir
+
+    def state():
+        return sorted(os.listdir(folder)) if folder.is_dir() else folder.exists()
+
+    before = state()
     if argv:
-        argv = argv + ["--output-dir", str(tmp_path / "out")]
+        argv = argv + ["--output-dir", str(folder)]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert re.search(message, capsys.readouterr().err)
-    assert not (tmp_path / "out").exists()
+    err = capsys.readouterr().err
+    assert re.search(message, err), err
+    assert "Traceback" not in err
+    assert state() == before
 
 
 # -- the VAE script ------------------------------------------------------------
@@ -166,27 +181,47 @@ def test_vae_script_prints_the_losses(tmp_path, capsys):
     assert f"test  {result.test['loss']:>9.2f}  {result.test['hard_loss']:>9.2f}" in printed
 
 
-def test_vae_interrupted_run_resumes_from_its_backup(tmp_path, monkeypatch):
+def test_vae_interrupted_run_resumes_from_its_backup(tmp_path, monkeypatch, capsys):
     config = VAEConfig(**{**_vae_config_args(), "epochs": 3, "output_dir": str(tmp_path)})
     plot = callbacks_lib.ReconstructionPlotter.on_epoch_end
 
-    def crash_after_epoch_2(self, epoch, logs=None):
+    def crash_in_epoch_2s_end(self, epoch, logs=None):
         plot(self, epoch, logs)
         if epoch == 1:
             raise KeyboardInterrupt("killed")
 
-    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", crash_after_epoch_2)
+    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", crash_in_epoch_2s_end)
     with pytest.raises(KeyboardInterrupt):
         train_vae(config)
-    assert os.listdir(tmp_path / "backup")
     monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", plot)
-    resumed = train_vae(config)
-    # Only the third epoch ran again; the step count and the temperature
-    # continue from the backup (12 steps in all, temperature at step 11).
-    assert len(resumed.history["loss"]) == 1
+    backup = tmp_path / "backup"
+    # Killed at the end of epoch 2, before its log and backup (written last).
+    assert sorted(os.listdir(backup)) == [
+        "config.json", "epochs.json", "latest.weights.h5", "training_metadata.json"]
+    assert [r["epoch"] for r in json.loads((backup / "epochs.json").read_text())] == [1]
+    # Another configuration, or a backup without its record, is refused.
+    capsys.readouterr()
+    assert_usage_error(train_vae_main, VAE_TINY[:-4] + ["--seed", "1", "--epochs", "3",
+                                                       "--learning-rate", "0.01"],
+                       r"backup.*differs.*learning_rate 0.001 -> 0.01, seed 0 -> 1.*--restart",
+                       tmp_path, capsys, output_dir=tmp_path)
+    record = (backup / "config.json").read_text()
+    (backup / "config.json").unlink()
+    with pytest.raises(RunRefused, match="without a readable record of its configuration"):
+        train_vae(config)
+    (backup / "config.json").write_text(record)
+    # The same configuration (its seed unset: the backup's) resumes after
+    # epoch 1; the step count and the temperature continue from the backup
+    # (12 steps in all, temperature at step 11), the history holds every epoch.
+    resumed = train_vae(dataclasses.replace(config, seed=None))
+    assert "resuming from the backup after epoch 1 (of 3)" in capsys.readouterr().out
+    assert resumed.config.seed == 0
+    assert len(resumed.history["loss"]) == 3
     assert int(resumed.model.optimizer.iterations.numpy()) == 12
     assert resumed.history["temperature"][-1] == pytest.approx(np.exp(-0.05 * 11), rel=1e-5)
-    assert not (tmp_path / "backup").exists()
+    assert not backup.exists()
+    with open(tmp_path / "history.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3]
 
 
 def _vae_config_args():
@@ -205,10 +240,92 @@ def _vae_config_args():
         (["--source", "nowhere.npz"], "which is not a file"),
         (["--strategy", "tpu"], "invalid choice: 'tpu'"),
         ([], "the following arguments are required: --output-dir"),
+        (["--encoder-units", "0"], "encoder_units must be a non-empty sequence of integers >= 1"),
+        (["--hard", "--estimator", "relaxed"], "received hard=True, estimator='relaxed'"),
+        (["--samples", "3", "--estimator", "straight_through"],
+         "received samples=3, estimator='straight_through'"),
+        # Refused by the sampler itself (the model is built before any work).
+        (VAE_TINY + ["--estimator", "reinmax", "--trainable-temperature", "--temperature", "1",
+                     "--min-temperature", "1"], "cannot be learned; received trainable_temperature=True"),
+        (VAE_TINY + ["--export", "{tmp}"], "export_dir must lie apart from output_dir"),
     ],
 )
 def test_vae_script_refuses_bad_flags(tmp_path, capsys, argv, message):
+    argv = [a.format(tmp=tmp_path) for a in argv]
     assert_usage_error(train_vae_main, argv, message, tmp_path, capsys)
+
+
+def _npz(path, **overrides):
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+              "y_train": rng.integers(0, 10, 20),
+              "x_test": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+              "y_test": rng.integers(0, 10, 10)}
+    arrays.update(overrides)
+    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
+    return path
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("garbage", r"is not an .npz file \(not a zip archive, or a truncated one\)"),
+        ("truncated", "is not an .npz file"),
+        ({"x_test": None}, r"lacks the keys \['x_test'\]"),
+        ({"x_train": np.zeros((20, 27, 28), np.uint8)}, "must be MNIST images of shape"),
+        ({"x_train": np.full((20, 28, 28), np.nan)}, r"integer pixel values in \[0, 255\]"),
+        ({"x_test": np.full((10, 28, 28), 256.0)}, r"integer pixel values in \[0, 255\]"),
+        ({"x_train": np.zeros((0, 28, 28), np.uint8), "y_train": np.zeros(0, np.int64)},
+         "with N >= 1, received shape"),
+        ({"y_test": np.zeros(9, np.int64)}, "one per image"),
+    ],
+)
+def test_vae_script_refuses_bad_npz_content_before_any_work(tmp_path, capsys, content, message):
+    path = tmp_path / "mnist.npz"
+    if content == "garbage":
+        path.write_bytes(b"not an archive\n" * 50)
+    else:
+        _npz(path, **({} if content == "truncated" else content))
+        if content == "truncated":
+            path.write_bytes(path.read_bytes()[:4000])
+    argv = VAE_TINY[2:] + ["--source", str(path)]
+    assert_usage_error(train_vae_main, argv, message, tmp_path, capsys)
+
+
+def test_gan_script_refuses_an_output_folder_it_cannot_write(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert_usage_error(train_gan_main, TINY, "output_dir must be a folder .* which is a file",
+                       tmp_path, capsys, output_dir=tmp_path / "file")
+    assert_usage_error(train_gan_main, TINY + ["--export", str(tmp_path / "out" / "served")],
+                       "export_dir must lie apart from output_dir", tmp_path, capsys)
+
+
+def test_commands_exit_0_1_2_and_130(tmp_path, monkeypatch, capsys):
+    from keras_gumbel.cli import run_command
+
+    # scripts/*.py: 0 after a successful run, the result not dumped.
+    monkeypatch.setattr(sys, "argv", ["train_gan.py", *TINY, "--output-dir", str(tmp_path / "r")])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "scripts", "train_gan.py"))
+    assert exit_info.value.code == 0
+    assert "GANResult" not in capsys.readouterr().err
+
+    def fails(argv):
+        raise RuntimeError("the disk is full\n  and a second line")
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    assert run_command(fails, "prog") == 1
+    assert capsys.readouterr().err == (
+        "prog: error: RuntimeError: the disk is full and a second line "
+        "(set KERAS_GUMBEL_TRACEBACK=1 for the traceback)\n")
+    assert run_command(interrupted, "prog") == 130
+    assert capsys.readouterr().err == "prog: interrupted\n"
+    assert run_command(train_gan_main, "prog", ["--epochs", "0"]) == 2
+    monkeypatch.setenv("KERAS_GUMBEL_TRACEBACK", "1")
+    with pytest.raises(RuntimeError):
+        run_command(fails, "prog")
 
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])

@@ -4,21 +4,33 @@ files, the export and the result's tail.
 
 A recipe (`recipes/gan.py`, `recipes/vae.py`) defines its config (a
 `RunOptions` subclass), its result (a `RunResult` subclass), how to build
-and train its model, and which files it writes; this module runs the rest.
+and train its model, and which files it writes; this module runs the rest,
+including the checks made before any work (`RunRefused`) and the backup that
+resumes an interrupted run (`check_backup`, `start_backup`).
 """
 
 import contextlib
 import csv
 import dataclasses
 import io
+import json
 import os
+import shutil
 import time
+from typing import ClassVar
 
 import keras
 
 from keras_gumbel import distribute, export
 from keras_gumbel._checks import check_bool, check_choice, check_seed
-from keras_gumbel.files import atomic_path, write_json, write_text
+from keras_gumbel._compat import backup_epochs
+from keras_gumbel.files import (
+    atomic_path,
+    check_apart,
+    check_writable_folder,
+    write_json,
+    write_text,
+)
 from keras_gumbel.models._seeds import derive_seed
 
 
@@ -27,6 +39,19 @@ STRATEGIES = distribute.STRATEGIES
 # The history files both recipes write into `output_dir`.
 HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
+
+# The backup of an unfinished run, inside `output_dir`: Keras'
+# BackupAndRestore files, the run's configuration and the logs of its
+# finished epochs. Deleted when the run completes.
+BACKUP_DIR = "backup"
+BACKUP_CONFIG = "config.json"
+EPOCH_LOG = "epochs.json"
+
+
+class RunRefused(ValueError):
+    """A run refused before any work for a reason its config's values alone
+    do not show: its data, its folders, the backup of another run. The
+    commands report it as a usage error (exit status 2), like a bad flag."""
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -46,9 +71,16 @@ class RunOptions:
         strategy: `"default"`, `"mirrored"` or `"multiworker"`: the
             `tf.distribute` strategy (see `keras_gumbel.distribute`); the
             batch size is the global batch, split across replicas.
-        export_dir: also export a SavedModel there (`keras_gumbel.export`).
+        export_dir: also export a SavedModel there (`keras_gumbel.export`);
+            it must not be, contain or lie inside `output_dir`.
         overwrite: let the export replace an existing folder.
+
+    `OUTPUT_FIELDS` names the fields that do not change what is trained
+    (where and how much it reports); a backup resumes a run whose other
+    fields are the same (`check_backup`).
     """
+
+    OUTPUT_FIELDS: ClassVar[tuple] = ("verbose", "output_dir", "export_dir", "overwrite")
 
     seed: int | None = None
     output_dir: str | None = None
@@ -64,9 +96,15 @@ class RunOptions:
         check_bool(self.mixed_precision, "mixed_precision")
         check_bool(self.overwrite, "overwrite")
         self.seed = check_seed(self.seed, minimum=0)
+        # Folders are checked before training rather than after it.
+        if self.export_dir is not None and self.output_dir is not None:
+            # An export replaces its folder: never the run's own files.
+            check_apart(self.export_dir, "export_dir", self.output_dir, "output_dir")
+        if self.output_dir is not None:
+            check_writable_folder(self.output_dir, "output_dir")
         if self.export_dir is not None:
-            # Refused before training rather than after it.
             export.check_export_path(self.export_dir, self.overwrite, "export_dir")
+            check_writable_folder(self.export_dir, "export_dir")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -96,18 +134,157 @@ def run_seed(config, purpose):
     return derive_seed(config.seed, purpose)
 
 
-def begin_run(config, config_class):
-    """Checks `config`'s type and returns it with a drawn seed if it has none
-    (reported, so the run can be repeated), after creating its strategy: a
-    multi-worker strategy must exist before any other TensorFlow work."""
+def begin_run(config, config_class, backup=False, restart=False):
+    """The run's prologue, before any work: checks `config`'s type, opens
+    the backup in its `output_dir` if `backup` (`check_backup`: a resumed
+    run takes the backup's seed, another run's backup is refused), draws a
+    seed if it has none (reported, so the run can be repeated), and creates
+    its strategy: a multi-worker strategy must exist before any other
+    TensorFlow work. Returns `(config, Resume)`."""
     if not isinstance(config, config_class):
         raise ValueError(
             f"config must be a {config_class.__name__}, received config={config!r}"
         )
+    resume = Resume()
+    if backup and config.output_dir is not None:
+        config, resume = check_backup(config, restart)
     if config.seed is None:
-        config = dataclasses.replace(config, seed=int.from_bytes(os.urandom(4), "little") >> 1)
+        config = dataclasses.replace(config, seed=_draw_seed())
     distribute.get_strategy(config.strategy)
-    return config
+    return config, resume
+
+
+def training_fields(config):
+    """The fields of `config` that change what is trained (all but its
+    `OUTPUT_FIELDS`), as JSON values (tuples become lists)."""
+    record = json.loads(json.dumps(dataclasses.asdict(config)))
+    return {k: v for k, v in record.items() if k not in config.OUTPUT_FIELDS}
+
+
+@dataclasses.dataclass
+class Resume:
+    """Where a run starts: after `epoch` finished epochs (0: afresh), whose
+    logs are `history` (lists by key, as `History.history`)."""
+
+    epoch: int = 0
+    history: dict = dataclasses.field(default_factory=dict)
+
+
+def read_epoch_log(path, epochs):
+    """The logs of epochs `1 .. epochs` in the epoch log at `path` (see
+    `keras_gumbel.recipes.callbacks.EpochLog`), as lists by key; `None`
+    unless it holds each of them."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            records = json.load(f)
+        by_epoch = {int(r["epoch"]): r for r in records}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if any(e not in by_epoch for e in range(1, epochs + 1)):
+        return None
+    keys = [k for k in by_epoch[1] if k != "epoch"] if epochs else []
+    try:
+        return {k: [float(by_epoch[e][k]) for e in range(1, epochs + 1)] for k in keys}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _refuse_backup(folder, problem):
+    raise RunRefused(
+        f"the output folder holds the backup of an unfinished run, {folder!r}, "
+        f"{problem}; to start afresh, pass restart=True (--restart), which "
+        "deletes it, or delete the folder"
+    )
+
+
+def check_backup(config, restart=False):
+    """Checks the backup in `config.output_dir` before any work (reading
+    only) and returns `(config, Resume)`:
+
+    - no backup, one without a finished epoch (a run killed in its first
+      epoch), or `restart=True`: the run starts afresh (`Resume()`);
+    - a backup of the same configuration (`training_fields`; a config
+      without a seed takes the backup's): the run resumes after its last
+      finished epoch; `Resume.history` holds the logs of the finished
+      epochs, from the backup's epoch log;
+    - a backup of another configuration, or without a configuration record
+      (an older version's), or damaged: `RunRefused`, naming the backup, the
+      fields that differ (old and new values) and how to start afresh.
+
+    `start_backup` then writes (or deletes) what it decided, once the rest
+    of the run's checks have passed.
+    """
+    folder = os.path.join(config.output_dir, BACKUP_DIR)
+    finished = backup_epochs(folder) if os.path.isdir(folder) and not restart else 0
+    if finished == 0:
+        return config, Resume()
+    if finished is None:
+        _refuse_backup(folder, "whose training_metadata.json cannot be read")
+    try:
+        with open(os.path.join(folder, BACKUP_CONFIG), encoding="utf-8") as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        _refuse_backup(
+            folder, f"without a readable record of its configuration ({BACKUP_CONFIG}; "
+            "written by an older version?)"
+        )
+    wanted = training_fields(config)
+    if config.seed is None:
+        wanted["seed"] = recorded.get("seed")
+    differ = [k for k in sorted(set(wanted) | set(recorded)) if wanted.get(k) != recorded.get(k)]
+    if differ:
+        changes = ", ".join(f"{k} {recorded.get(k)!r} -> {wanted.get(k)!r}" for k in differ)
+        _refuse_backup(folder, f"whose configuration differs from this one's: {changes}")
+    history = read_epoch_log(os.path.join(folder, EPOCH_LOG), finished)
+    if history is None:
+        _refuse_backup(folder, f"whose log of its {finished} finished epochs ({EPOCH_LOG}) "
+                               "is missing or incomplete")
+    return dataclasses.replace(config, seed=wanted["seed"]), Resume(finished, history)
+
+
+def start_backup(config, resume):
+    """Acts on `check_backup`'s decision, after the run's other checks:
+    a run that starts afresh deletes any leftover backup and records its
+    configuration in `backup/config.json`; a resumed one says so on stdout
+    (even when silent: its history then holds epochs of earlier
+    processes). Only the chief of a cluster deletes or writes. Returns the
+    backup folder."""
+    folder = os.path.join(config.output_dir, BACKUP_DIR)
+    if resume.epoch:
+        print(f"Found {folder}: resuming from the backup after epoch {resume.epoch} "
+              f"(of {config.epochs}); pass --restart (restart=True) to start afresh")
+    elif distribute.is_chief():
+        if os.path.lexists(folder):
+            shutil.rmtree(folder)
+        write_json(os.path.join(folder, BACKUP_CONFIG), training_fields(config))
+    return folder
+
+
+@contextlib.contextmanager
+def refusing():
+    """Turns the `ValueError`s (and `FileNotFoundError`s) raised in the
+    block into `RunRefused`: for the checks a run makes before any work
+    (its data, its model's arguments), which the commands report as usage
+    errors."""
+    try:
+        yield
+    except RunRefused:
+        raise
+    except (ValueError, FileNotFoundError) as error:
+        raise RunRefused(str(error)) from error
+
+
+def _draw_seed():
+    return int.from_bytes(os.urandom(4), "little") >> 1
+
+
+def merge_history(resume, history):
+    """The logs of every epoch of a run: `resume.history` (the epochs
+    finished before it resumed) followed by `history` (this process's)."""
+    keys = list(resume.history) + [k for k in history if k not in resume.history]
+    return {k: list(resume.history.get(k, [])) + list(history.get(k, [])) for k in keys}
 
 
 def mixed_precision_policy():

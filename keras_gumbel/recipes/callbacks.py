@@ -1,11 +1,12 @@
-"""The demos' Keras callbacks: a generator's probabilities and an
-autoencoder's reconstructions, recorded after every epoch."""
+"""The demos' Keras callbacks: a generator's probabilities, an
+autoencoder's reconstructions and every epoch's logs, recorded after every
+epoch."""
 
 import os
 
 import keras
 
-__all__ = ["ProbabilityHistory", "ReconstructionPlotter"]
+__all__ = ["EpochLog", "ProbabilityHistory", "ReconstructionPlotter"]
 
 
 class ProbabilityHistory(keras.callbacks.Callback):
@@ -80,3 +81,41 @@ class ReconstructionPlotter(keras.callbacks.Callback):
         if temperature is not None:
             title += f", temperature {float(temperature):.3f}"
         self.paths.append(plot_reconstructions(self.images, reconstructions, path, title=title))
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Records every epoch's logs as it ends, into a JSON file rewritten
+    atomically: a list of `{"epoch": N, name: value, ...}` with the epoch's
+    true number (1-based, counting the epochs of a resumed run's earlier
+    processes). A run killed at any moment leaves every finished epoch's
+    record, and only finished ones.
+
+    A resumed run keeps the records already in the file, up to the epoch it
+    resumes at. Put it before a `BackupAndRestore` in the callbacks, so the
+    log holds at least the epochs the backup resumes after.
+
+    Args:
+        path: the JSON file.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = os.fspath(path)
+        self.records = []
+
+    def on_train_begin(self, logs=None):
+        import json
+
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                self.records = json.load(f)
+        except FileNotFoundError:
+            self.records = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        from keras_gumbel.files import write_json
+
+        record = {"epoch": epoch + 1}
+        record.update({k: float(v) for k, v in (logs or {}).items()})
+        self.records = [r for r in self.records if r["epoch"] < epoch + 1] + [record]
+        write_json(self.path, self.records)

