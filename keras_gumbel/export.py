@@ -65,17 +65,38 @@ def _generator_of(model):
 
 
 def check_export_path(path, overwrite, name="path"):
-    """`path` as a string, or a `ValueError` (naming the argument `name`) if
-    it exists, is not an empty folder, and `overwrite` is False. The training
-    scripts call it before training so that a refused export costs nothing."""
+    """`path` as a string, or a `ValueError` naming the argument `name` if
+    it exists, is not an empty folder, and `overwrite` is False; or if it
+    cannot be written: its nearest existing parent is a file or refuses a
+    new file (the export is written next to `path`, then renamed into
+    place). Nothing is created. The training scripts call it before
+    training, so that a refused export costs nothing."""
     path = os.fspath(path)
-    if os.path.isdir(path) and not os.listdir(path):
-        return path  # an empty folder holds nothing to lose
-    if os.path.lexists(path) and not overwrite:
+    empty_folder = os.path.isdir(path) and not os.listdir(path)
+    if os.path.lexists(path) and not empty_folder and not overwrite:
         raise ValueError(
             f"{name} already exists and is not an empty folder, received "
-            f"{name}={path!r}; pass overwrite=True to replace it"
+            f"{name}={path!r}; pass overwrite=True (--overwrite) to replace it"
         )
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(
+            f"{name} must be a folder that can be created, received {name}={path!r}, "
+            f"which lies under {parent!r}, a file"
+        )
+    # A real write, not `os.access`: root passes `os.access` on read-only
+    # folders, and read-only file systems pass it too.
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise ValueError(
+            f"{name} must be a folder this process can write, received {name}={path!r}, "
+            f"but its folder {parent!r} cannot be written ({error.strerror})"
+        ) from None
     return path
 
 
@@ -85,9 +106,15 @@ def _write_atomically(archive, path, overwrite):
     the temporary folder and leaves `path` as it was."""
     path = check_export_path(path, overwrite)
     parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
     name = os.path.basename(os.path.abspath(path))
-    tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{name}-")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{name}-")
+    except OSError as error:
+        # The temporary folder is ours, not the user's: name the target.
+        raise OSError(
+            error.errno, f"cannot write the SavedModel {path!r}: {error.strerror}"
+        ) from None
     old = None
     try:
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700; models are for sharing

@@ -327,3 +327,88 @@ def test_cli_refuses_an_existing_folder_without_overwrite(tmp_path, generator, c
     assert os.listdir(tmp_path / "out") == ["keep.txt"]
     assert export_main([str(tmp_path / "gan.keras"), str(tmp_path / "out"), "--overwrite"])
     assert "saved_model.pb" in os.listdir(tmp_path / "out")
+
+
+# The installed console script, as a user or a scheduler runs it.
+EXPORT_COMMAND = os.path.join(os.path.dirname(sys.executable), "keras-gumbel-export")
+
+
+def run_export_command(*args, cwd):
+    return subprocess.run(
+        [EXPORT_COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def assert_usage_error(result, *fragments):
+    """Exit status 2, one error line naming the problem, no traceback."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("keras-gumbel-export: error:")]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+def snapshot(folder):
+    return sorted(
+        (os.path.relpath(os.path.join(root, name), folder), os.path.getsize(os.path.join(root, name)))
+        for root, _, files in os.walk(folder) for name in files
+    ) + sorted(os.path.relpath(os.path.join(root, d), folder) for root, dirs, _ in os.walk(folder) for d in dirs)
+
+
+def test_cli_names_a_model_that_is_not_a_keras_file(tmp_path, generator):
+    GumbelGAN(generator).save(tmp_path / "gan.keras")
+    data = (tmp_path / "gan.keras").read_bytes()
+    (tmp_path / "truncated.keras").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.keras").write_text("not a model")
+    (tmp_path / "folder.keras").mkdir()
+    before = snapshot(tmp_path)
+    for name in ("truncated.keras", "text.keras"):
+        error = assert_usage_error(run_export_command(name, "out", cwd=tmp_path),
+                                   f"MODEL={name!r}", "cannot be read as a zip archive", "truncated")
+        assert "not found" not in error.lower()
+    assert_usage_error(run_export_command("folder.keras", "out", cwd=tmp_path),
+                       "MODEL must be a .keras file, received a folder", "'folder.keras'")
+    assert snapshot(tmp_path) == before
+
+
+def test_cli_refuses_a_folder_that_holds_the_model_before_loading_it(tmp_path, generator):
+    run = tmp_path / "out" / "r"
+    run.mkdir(parents=True)
+    GumbelGAN(generator).save(run / "gan.keras")
+    (run / "history.json").write_text("{}")
+    before = snapshot(tmp_path)
+    for target in ("out/r", "out", ".", "out/r/gan.keras", "out/../out/r"):
+        assert_usage_error(
+            run_export_command("out/r/gan.keras", target, "--overwrite", cwd=tmp_path),
+            "DIR must not be or contain the model it exports", f"DIR={target!r}",
+        )
+    assert snapshot(tmp_path) == before
+
+
+def test_cli_names_a_target_that_cannot_be_written(tmp_path, generator):
+    GumbelGAN(generator).save(tmp_path / "gan.keras")
+    (tmp_path / "file").write_text("a file")
+    assert_usage_error(run_export_command("gan.keras", "file/export", cwd=tmp_path),
+                       "DIR='file/export'", "lies under", "a file")
+    if os.geteuid() == 0:  # root writes into read-only folders; not into /sys
+        target = "/sys/keras_gumbel_export_test"
+    else:
+        (tmp_path / "read_only").mkdir(mode=0o555)
+        target = str(tmp_path / "read_only" / "export")
+    error = assert_usage_error(run_export_command("gan.keras", target, cwd=tmp_path),
+                               f"DIR={target!r}", "cannot be written")
+    assert ".tmp-" not in error
+    assert not os.path.exists(target)
+
+
+def test_a_failure_to_create_the_temporary_folder_names_the_target(tmp_path, generator, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".tmp-model-x"))
+
+    monkeypatch.setattr("keras_gumbel.export.tempfile.mkdtemp", refuse)
+    with pytest.raises(PermissionError, match="cannot write the SavedModel .*model'") as info:
+        export_generator(generator, tmp_path / "model")
+    assert ".tmp-" not in str(info.value)
+    assert os.listdir(tmp_path) == []
