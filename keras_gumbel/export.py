@@ -200,12 +200,17 @@ def export_vae(model, path, overwrite=False):
     variables of `K = model.num_categories` classes, the signatures (also
     methods of the loaded object) are:
 
-    - `encode(images)`: float32 images `[B, D]` in `[0, 1]` ->
+    - `encode(images)`: float32 images `[B, D]`, finite pixels in `[0, 1]` ->
       `{"codes": int32 [B, L], "logits": float32 [B, L, K]}`, the logits of
       the posterior q(z | x) and their argmax, the most likely code
       (deterministic, no sampling).
     - `decode(codes)`: int32 codes `[B, L]` with values in `[0, K)` ->
       `{"images": float32 [B, D]}`, the decoder's pixel probabilities.
+
+    `encode`, `decode` and `reconstruct` check their inputs with
+    assertions: a pixel that is NaN, infinite or outside `[0, 1]`, or a
+    code outside `[0, K)`, raises `tf.errors.InvalidArgumentError` naming
+    the input (`images` or `codes`) rather than returning an image.
     - `reconstruct(images)`: `decode(encode(images)["codes"])`, i.e.
       `{"images": float32 [B, D]}`, deterministic; `model.reconstruct` in
       Keras. It is also `serving_default`.
@@ -234,15 +239,18 @@ def export_vae(model, path, overwrite=False):
     check_export_path(path, overwrite)
     latent_dim, num_categories = model.latent_dim, model.num_categories
 
+    # The model's own checks, under the signatures' argument names: a NaN
+    # pixel, a pixel outside [0, 1] or a code outside [0, K) fails an
+    # assertion (InvalidArgumentError) instead of returning an image.
     def encode(images):
-        logits, codes = model.encode(images)
+        logits, codes = model._encode(images, "images")
         return {"codes": codes, "logits": tf.cast(logits, tf.float32)}
 
     def decode(codes):
-        return {"images": tf.cast(model.decode(codes), tf.float32)}
+        return {"images": tf.cast(model._decode(codes, "codes"), tf.float32)}
 
     def reconstruct(images):
-        return decode(model.encode(images)[1])
+        return decode(model._encode(images, "images")[1])
 
     def sample(n, seed):
         with tf.control_dependencies([_check_n(n)]):

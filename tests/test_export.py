@@ -136,7 +136,8 @@ def exported(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     outputs = dict(np.load(root / "outputs.npz"))
     signatures = json.loads((root / "signatures.json").read_text())
-    return {"gan": gan, "vae": vae, "x": x[:10], "out": outputs, "signatures": signatures}
+    return {"gan": gan, "vae": vae, "x": x[:10], "out": outputs, "signatures": signatures,
+            "root": root}
 
 
 def test_generator_signatures_shapes_and_probs(exported):
@@ -217,6 +218,30 @@ def test_vae_sample_is_reproducible_and_decodes_prior_codes(exported):
         images, keras.ops.convert_to_numpy(vae.decode(codes)), rtol=1e-5, atol=1e-6
     )
     np.testing.assert_array_equal(out["vae_cli__sample_a_codes"], codes)
+
+
+@pytest.mark.parametrize("name", ["vae", "vae_cli"])
+def test_vae_signatures_refuse_out_of_range_codes_and_bad_pixels(exported, name):
+    served = tf.saved_model.load(os.fspath(exported["root"] / name))
+    decode, encode = served.signatures["decode"], served.signatures["encode"]
+    for bad in (3, -1, 1_000_000):  # 3 categories
+        codes = tf.constant([[0, 1, 2, 0], [2, 2, 1, bad]], tf.int32)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"codes must be integer codes in \[0, 3\)"):
+            decode(codes=codes)
+    edges = decode(codes=tf.constant([[0, 0, 0, 0], [2, 2, 2, 2]], tf.int32))["images"]
+    assert edges.shape == (2, 16)
+    for bad in (np.nan, np.inf, 255.0, -0.1):
+        x = exported["x"].copy()
+        x[3, 7] = bad
+        message = r"images must be finite pixel values in \[0, 1\]"
+        for call in (lambda: encode(images=tf.constant(x)),
+                     lambda: served.signatures["reconstruct"](images=tf.constant(x)),
+                     lambda: served.signatures["serving_default"](images=tf.constant(x)),
+                     lambda: served.reconstruct(tf.constant(x))):
+            with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+                call()
+    edges = np.array([[0.0] * 16, [1.0] * 16], np.float32)
+    assert encode(images=tf.constant(edges))["codes"].shape == (2, 4)
 
 
 def load_probs(path):
