@@ -244,6 +244,29 @@ def test_vae_signatures_refuse_out_of_range_codes_and_bad_pixels(exported, name)
     assert encode(images=tf.constant(edges))["codes"].shape == (2, 4)
 
 
+# The int64 range at its edges and around 2**31 and 2**32, where seed
+# mappings that fold or truncate differ.
+INT64_SEEDS = [0, 1, 7, 2**31 - 3, 2**31 - 2, 2**31 - 1, 2**31, 2**32 + 5, 2**62, 2**63 - 1,
+               -1, -(2**31), -(2**63)]
+
+
+@pytest.fixture(scope="module")
+def served(exported):
+    root = exported["root"]
+    return {name: tf.saved_model.load(os.fspath(root / name)) for name in ("gan", "vae")}
+
+
+@pytest.mark.parametrize("seed", INT64_SEEDS, ids=str)
+def test_exported_samples_equal_the_keras_draws_for_every_int64_seed(exported, served, seed):
+    codes = served["vae"].signatures["sample"](n=tf.constant(32), seed=tf.constant(seed, tf.int64))
+    expected = keras.ops.convert_to_numpy(exported["vae"].sample(32, seed=seed))
+    np.testing.assert_array_equal(codes["codes"].numpy(), expected)
+    values = served["gan"].signatures["sample"](n=tf.constant(64), seed=tf.constant(seed, tf.int64))
+    logits = keras.ops.broadcast_to(exported["gan"].generator.logits, (64, K))
+    one_hot = keras.ops.convert_to_numpy(gumbel_ops.gumbel_max(logits, seed=seed))
+    np.testing.assert_array_equal(values["values"].numpy(), np.argmax(one_hot, -1))
+
+
 def load_probs(path):
     # The loaded object must outlive the call: it owns the variables.
     served = tf.saved_model.load(os.fspath(path))

@@ -472,14 +472,18 @@ class DiscreteVAE(keras.Model):
             n: the number of codes, an integer >= 1.
             seed: `None` (the model's prior stream, derived from the
                 constructor's `seed`), an integer or a stateless seed `[2]`.
+                An integer seed is mapped to a stateless seed as every
+                keras_gumbel op maps it (`keras_gumbel.ops.stateless_seed`),
+                not by Keras' own rule (which folds seeds modulo
+                `2**31 - 2`), so the exported `sample` signature draws these
+                codes for the same int64 seed.
         """
         n = check_int(n, "n")
-        return keras.random.randint(
-            (n, self.latent_dim),
-            0,
-            self.num_categories,
-            seed=self._streams["prior"] if seed is None else seed,
-            dtype="int32",
+        seed = gumbel_ops.stateless_seed(self._streams["prior"] if seed is None else seed)
+        # Keras' `randint` with a stateless seed (Philox), as the export draws.
+        return tf.random.stateless_uniform(
+            (n, self.latent_dim), seed=seed, minval=0, maxval=self.num_categories,
+            dtype=tf.int32, alg="philox",
         )
 
     def log_likelihood(self, x, samples=1000, chunk=100, seed=None):
