@@ -206,11 +206,6 @@ def export_vae(model, path, overwrite=False):
       (deterministic, no sampling).
     - `decode(codes)`: int32 codes `[B, L]` with values in `[0, K)` ->
       `{"images": float32 [B, D]}`, the decoder's pixel probabilities.
-
-    `encode`, `decode` and `reconstruct` check their inputs with
-    assertions: a pixel that is NaN, infinite or outside `[0, 1]`, or a
-    code outside `[0, K)`, raises `tf.errors.InvalidArgumentError` naming
-    the input (`images` or `codes`) rather than returning an image.
     - `reconstruct(images)`: `decode(encode(images)["codes"])`, i.e.
       `{"images": float32 [B, D]}`, deterministic; `model.reconstruct` in
       Keras. It is also `serving_default`.
@@ -218,6 +213,11 @@ def export_vae(model, path, overwrite=False):
       prior) and decoded: `{"images": float32 [n, D], "codes": int32 [n, L]}`.
       The int64 scalar `seed` fixes the draws; for `0 <= seed < 2**31` the
       codes equal `model.sample(n, seed=seed)` in Keras.
+
+    `encode`, `decode` and `reconstruct` check their inputs with
+    assertions: a pixel that is NaN, infinite or outside `[0, 1]`, or a
+    code outside `[0, K)`, raises `tf.errors.InvalidArgumentError` naming
+    the input (`images` or `codes`) rather than returning an image.
 
     Args:
         model: a trained `keras_gumbel.models.DiscreteVAE`.
