@@ -37,3 +37,10 @@ __all__ = [
     "ops",
     "schedules",
 ]
+
+# Registers the models the package saves (`GumbelGAN`, `CategoricalGenerator`,
+# `DiscreteVAE`) with Keras, so `keras.saving.load_model` finds them after
+# `import keras_gumbel` alone. They import none of the demos' dependencies;
+# they are TensorFlow-only, hence the guard for the other backends.
+if _keras.backend.backend() == "tensorflow":
+    from keras_gumbel import models as _models  # noqa: E402, F401

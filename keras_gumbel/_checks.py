@@ -6,7 +6,8 @@ where it enters the package (a constructor, a config, a function's public
 boundary), and again only where it reaches a variable (a temperature
 assigned by a schedule).
 
-Pure Python: importing this module imports nothing heavy.
+Pure Python: importing this module imports nothing heavy (the one check
+of tensors imports TensorFlow when it is called).
 """
 
 import math
@@ -22,6 +23,7 @@ __all__ = [
     "check_positive",
     "check_seed",
     "check_temperature",
+    "check_tensor_range",
     "check_units",
     "fail",
 ]
@@ -134,3 +136,41 @@ def check_units(value, name):
     ):
         fail(name, "a non-empty sequence of integers >= 1 (the hidden layer sizes)", value)
     return tuple(int(u) for u in units)
+
+
+def check_tensor_range(x, name, minimum, maximum, allowed):
+    """`x` as a TensorFlow tensor, if its values are finite and in
+    `[minimum, maximum]`; `allowed` says so in the message
+    (`"finite pixel values in [0, 1]"`).
+
+    Eagerly the values are read and a bad one raises the package's
+    `ValueError` (`NAME must be ALLOWED, received NAME with values in
+    [-1, 10]`). In a traced graph (`tf.function`, a SavedModel signature)
+    the check is TensorFlow assertions the returned tensor depends on:
+    running the graph on a bad value raises `tf.errors.InvalidArgumentError`
+    with the same text. (XLA drops assertions: compiled code is not checked.)
+    The cost is a pass over `x`; the training steps do not call it.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    x = tf.convert_to_tensor(x)
+    message = f"{name} must be {allowed}"
+    if tf.executing_eagerly():
+        values = x.numpy()
+        if values.size:
+            # Two reductions, no copy: min and max are NaN if a value is.
+            low, high = values.min(), values.max()
+            if not (np.isfinite(low) and np.isfinite(high)):
+                raise ValueError(f"{message}, received {name} holding NaN or infinite values")
+            if low < minimum or high > maximum:
+                raise ValueError(f"{message}, received {name} with values in [{low!s}, {high!s}]")
+        return x
+    checks = []
+    if x.dtype.is_floating:
+        checks.append(tf.debugging.assert_all_finite(x, f"{message}, received {name} holding NaN or inf"))
+    bound = f"{message}, received {name} with a value outside [{minimum}, {maximum}]"
+    checks.append(tf.debugging.assert_greater_equal(x, tf.cast(minimum, x.dtype), message=bound))
+    checks.append(tf.debugging.assert_less_equal(x, tf.cast(maximum, x.dtype), message=bound))
+    with tf.control_dependencies(checks):
+        return tf.identity(x)

@@ -225,31 +225,73 @@ def export_parser():
             "Inspect the result with `saved_model_cli show --dir DIR --all`."
         ),
     )
-    parser.add_argument("model", help="the .keras file (GumbelGAN or DiscreteVAE)")
-    parser.add_argument("dir", help="the SavedModel folder to write")
+    parser.add_argument("model", metavar="MODEL", help="the .keras file (GumbelGAN or DiscreteVAE)")
+    parser.add_argument("dir", metavar="DIR", help="the SavedModel folder to write")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace DIR if it exists and is not empty")
     return parser
 
 
+def _check_model_file(parser, model, folder):
+    """Usage errors, before anything is loaded, for a MODEL that is not a
+    readable zip file (as every .keras file is) and for a DIR that is or
+    holds MODEL (exporting with --overwrite would delete it)."""
+    import os
+    import zipfile
+
+    if os.path.isdir(model):
+        parser.error(f"MODEL must be a .keras file, received a folder: MODEL={model!r}")
+    if not os.path.isfile(model):
+        parser.error(f"MODEL must be a .keras file, received MODEL={model!r} (no such file)")
+    try:
+        with open(model, "rb") as f:
+            is_zip = zipfile.is_zipfile(f)
+    except OSError as error:
+        parser.error(f"MODEL must be a readable .keras file, received MODEL={model!r} "
+                     f"({error.strerror})")
+    if not is_zip:
+        parser.error(
+            f"MODEL must be a .keras file (a zip archive), received MODEL={model!r}, which "
+            "cannot be read as a zip archive: it is truncated or not a .keras file"
+        )
+    model_path, folder_path = (os.path.normcase(os.path.realpath(p)) for p in (model, folder))
+    if os.path.commonpath([model_path, folder_path]) == folder_path:
+        parser.error(
+            f"DIR must not be or contain the model it exports, received DIR={folder!r}, "
+            f"which holds MODEL={model!r}; export into another folder"
+        )
+
+
 def export_main(argv=None):
     """`keras-gumbel-export MODEL.keras DIR [--overwrite]`: loads the model and
     calls `keras_gumbel.export.export_generator` (GumbelGAN) or `export_vae`
-    (DiscreteVAE); returns DIR."""
+    (DiscreteVAE); returns DIR. A MODEL that is not a loadable .keras file
+    of either kind, and a DIR that exists (without --overwrite), holds MODEL
+    or cannot be written, are usage errors found before the model is
+    loaded or anything written."""
     require_demos("keras-gumbel-export")
     parser = export_parser()
     args = parser.parse_args(argv)
-    import os
+    _check_model_file(parser, args.model, args.dir)
 
     import keras
 
-    from keras_gumbel.export import export_generator, export_vae
+    from keras_gumbel.export import check_export_path, export_generator, export_vae
     from keras_gumbel.models import DiscreteVAE, GumbelGAN
 
-    if not os.path.isfile(args.model):
-        parser.error(f"MODEL must be a .keras file, received model={args.model!r} (no such file)")
-    # compile=False: exporting needs the weights, not the optimizers.
-    model = keras.saving.load_model(args.model, compile=False)
+    try:
+        check_export_path(args.dir, args.overwrite, name="DIR")
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        # compile=False: exporting needs the weights, not the optimizers.
+        model = keras.saving.load_model(args.model, compile=False)
+    except Exception as error:  # noqa: BLE001 - any reason the file does not load
+        reason = " ".join(str(error).split())[:300]
+        parser.error(
+            f"MODEL must be a .keras file that Keras can load, received "
+            f"MODEL={args.model!r}, which fails to load: {type(error).__name__}: {reason}"
+        )
     if isinstance(model, GumbelGAN):
         export = export_generator
     elif isinstance(model, DiscreteVAE):
@@ -257,7 +299,7 @@ def export_main(argv=None):
     else:
         parser.error(
             f"MODEL must hold a keras_gumbel GumbelGAN or DiscreteVAE, received "
-            f"model={args.model!r} holding a {type(model).__name__}"
+            f"MODEL={args.model!r} holding a {type(model).__name__}"
         )
     try:
         path = export(model, args.dir, overwrite=args.overwrite)

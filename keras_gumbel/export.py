@@ -64,17 +64,38 @@ def _generator_of(model):
 
 
 def check_export_path(path, overwrite, name="path"):
-    """`path` as a string, or a `ValueError` (naming the argument `name`) if
-    it exists, is not an empty folder, and `overwrite` is False. The training
-    scripts call it before training so that a refused export costs nothing."""
+    """`path` as a string, or a `ValueError` naming the argument `name` if
+    it exists, is not an empty folder, and `overwrite` is False; or if it
+    cannot be written: its nearest existing parent is a file or refuses a
+    new file (the export is written next to `path`, then renamed into
+    place). Nothing is created. The training scripts call it before
+    training, so that a refused export costs nothing."""
     path = os.fspath(path)
-    if os.path.isdir(path) and not os.listdir(path):
-        return path  # an empty folder holds nothing to lose
-    if os.path.lexists(path) and not overwrite:
+    empty_folder = os.path.isdir(path) and not os.listdir(path)
+    if os.path.lexists(path) and not empty_folder and not overwrite:
         raise ValueError(
             f"{name} already exists and is not an empty folder, received "
-            f"{name}={path!r}; pass overwrite=True to replace it"
+            f"{name}={path!r}; pass overwrite=True (--overwrite) to replace it"
         )
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(
+            f"{name} must be a folder that can be created, received {name}={path!r}, "
+            f"which lies under {parent!r}, a file"
+        )
+    # A real write, not `os.access`: root passes `os.access` on read-only
+    # folders, and read-only file systems pass it too.
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise ValueError(
+            f"{name} must be a folder this process can write, received {name}={path!r}, "
+            f"but its folder {parent!r} cannot be written ({error.strerror})"
+        ) from None
     return path
 
 
@@ -84,9 +105,15 @@ def _write_atomically(archive, path, overwrite):
     the temporary folder and leaves `path` as it was."""
     path = check_export_path(path, overwrite)
     parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
     name = os.path.basename(os.path.abspath(path))
-    tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{name}-")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{name}-")
+    except OSError as error:
+        # The temporary folder is ours, not the user's: name the target.
+        raise OSError(
+            error.errno, f"cannot write the SavedModel {path!r}: {error.strerror}"
+        ) from None
     old = None
     try:
         os.chmod(tmp, 0o755)  # mkdtemp creates 0700; models are for sharing
@@ -172,7 +199,7 @@ def export_vae(model, path, overwrite=False):
     variables of `K = model.num_categories` classes, the signatures (also
     methods of the loaded object) are:
 
-    - `encode(images)`: float32 images `[B, D]` in `[0, 1]` ->
+    - `encode(images)`: float32 images `[B, D]`, finite pixels in `[0, 1]` ->
       `{"codes": int32 [B, L], "logits": float32 [B, L, K]}`, the logits of
       the posterior q(z | x) and their argmax, the most likely code
       (deterministic, no sampling).
@@ -185,6 +212,11 @@ def export_vae(model, path, overwrite=False):
       prior) and decoded: `{"images": float32 [n, D], "codes": int32 [n, L]}`.
       The int64 scalar `seed` fixes the draws; for `0 <= seed < 2**31` the
       codes equal `model.sample(n, seed=seed)` in Keras.
+
+    `encode`, `decode` and `reconstruct` check their inputs with
+    assertions: a pixel that is NaN, infinite or outside `[0, 1]`, or a
+    code outside `[0, K)`, raises `tf.errors.InvalidArgumentError` naming
+    the input (`images` or `codes`) rather than returning an image.
 
     Args:
         model: a trained `keras_gumbel.models.DiscreteVAE`.
@@ -206,15 +238,18 @@ def export_vae(model, path, overwrite=False):
     check_export_path(path, overwrite)
     latent_dim, num_categories = model.latent_dim, model.num_categories
 
+    # The model's own checks, under the signatures' argument names: a NaN
+    # pixel, a pixel outside [0, 1] or a code outside [0, K) fails an
+    # assertion (InvalidArgumentError) instead of returning an image.
     def encode(images):
-        logits, codes = model.encode(images)
+        logits, codes = model._encode(images, "images")
         return {"codes": codes, "logits": tf.cast(logits, tf.float32)}
 
     def decode(codes):
-        return {"images": tf.cast(model.decode(codes), tf.float32)}
+        return {"images": tf.cast(model._decode(codes, "codes"), tf.float32)}
 
     def reconstruct(images):
-        return decode(model.encode(images)[1])
+        return decode(model._encode(images, "images")[1])
 
     def sample(n, seed):
         with tf.control_dependencies([_check_n(n)]):

@@ -136,7 +136,8 @@ def exported(tmp_path_factory):
     assert result.returncode == 0, result.stderr[-3000:]
     outputs = dict(np.load(root / "outputs.npz"))
     signatures = json.loads((root / "signatures.json").read_text())
-    return {"gan": gan, "vae": vae, "x": x[:10], "out": outputs, "signatures": signatures}
+    return {"gan": gan, "vae": vae, "x": x[:10], "out": outputs, "signatures": signatures,
+            "root": root}
 
 
 def test_generator_signatures_shapes_and_probs(exported):
@@ -217,6 +218,53 @@ def test_vae_sample_is_reproducible_and_decodes_prior_codes(exported):
         images, keras.ops.convert_to_numpy(vae.decode(codes)), rtol=1e-5, atol=1e-6
     )
     np.testing.assert_array_equal(out["vae_cli__sample_a_codes"], codes)
+
+
+@pytest.mark.parametrize("name", ["vae", "vae_cli"])
+def test_vae_signatures_refuse_out_of_range_codes_and_bad_pixels(exported, name):
+    served = tf.saved_model.load(os.fspath(exported["root"] / name))
+    decode, encode = served.signatures["decode"], served.signatures["encode"]
+    for bad in (3, -1, 1_000_000):  # 3 categories
+        codes = tf.constant([[0, 1, 2, 0], [2, 2, 1, bad]], tf.int32)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"codes must be integer codes in \[0, 3\)"):
+            decode(codes=codes)
+    edges = decode(codes=tf.constant([[0, 0, 0, 0], [2, 2, 2, 2]], tf.int32))["images"]
+    assert edges.shape == (2, 16)
+    for bad in (np.nan, np.inf, 255.0, -0.1):
+        x = exported["x"].copy()
+        x[3, 7] = bad
+        message = r"images must be finite pixel values in \[0, 1\]"
+        for call in (lambda: encode(images=tf.constant(x)),
+                     lambda: served.signatures["reconstruct"](images=tf.constant(x)),
+                     lambda: served.signatures["serving_default"](images=tf.constant(x)),
+                     lambda: served.reconstruct(tf.constant(x))):
+            with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+                call()
+    edges = np.array([[0.0] * 16, [1.0] * 16], np.float32)
+    assert encode(images=tf.constant(edges))["codes"].shape == (2, 4)
+
+
+# The int64 range at its edges and around 2**31 and 2**32, where seed
+# mappings that fold or truncate differ.
+INT64_SEEDS = [0, 1, 7, 2**31 - 3, 2**31 - 2, 2**31 - 1, 2**31, 2**32 + 5, 2**62, 2**63 - 1,
+               -1, -(2**31), -(2**63)]
+
+
+@pytest.fixture(scope="module")
+def served(exported):
+    root = exported["root"]
+    return {name: tf.saved_model.load(os.fspath(root / name)) for name in ("gan", "vae")}
+
+
+@pytest.mark.parametrize("seed", INT64_SEEDS, ids=str)
+def test_exported_samples_equal_the_keras_draws_for_every_int64_seed(exported, served, seed):
+    codes = served["vae"].signatures["sample"](n=tf.constant(32), seed=tf.constant(seed, tf.int64))
+    expected = keras.ops.convert_to_numpy(exported["vae"].sample(32, seed=seed))
+    np.testing.assert_array_equal(codes["codes"].numpy(), expected)
+    values = served["gan"].signatures["sample"](n=tf.constant(64), seed=tf.constant(seed, tf.int64))
+    logits = keras.ops.broadcast_to(exported["gan"].generator.logits, (64, K))
+    one_hot = keras.ops.convert_to_numpy(gumbel_ops.gumbel_max(logits, seed=seed))
+    np.testing.assert_array_equal(values["values"].numpy(), np.argmax(one_hot, -1))
 
 
 def load_probs(path):
@@ -327,3 +375,88 @@ def test_cli_refuses_an_existing_folder_without_overwrite(tmp_path, generator, c
     assert os.listdir(tmp_path / "out") == ["keep.txt"]
     assert export_main([str(tmp_path / "gan.keras"), str(tmp_path / "out"), "--overwrite"])
     assert "saved_model.pb" in os.listdir(tmp_path / "out")
+
+
+# The installed console script, as a user or a scheduler runs it.
+EXPORT_COMMAND = os.path.join(os.path.dirname(sys.executable), "keras-gumbel-export")
+
+
+def run_export_command(*args, cwd):
+    return subprocess.run(
+        [EXPORT_COMMAND, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def assert_usage_error(result, *fragments):
+    """Exit status 2, one error line naming the problem, no traceback."""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("keras-gumbel-export: error:")]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+def snapshot(folder):
+    return sorted(
+        (os.path.relpath(os.path.join(root, name), folder), os.path.getsize(os.path.join(root, name)))
+        for root, _, files in os.walk(folder) for name in files
+    ) + sorted(os.path.relpath(os.path.join(root, d), folder) for root, dirs, _ in os.walk(folder) for d in dirs)
+
+
+def test_cli_names_a_model_that_is_not_a_keras_file(tmp_path, generator):
+    GumbelGAN(generator).save(tmp_path / "gan.keras")
+    data = (tmp_path / "gan.keras").read_bytes()
+    (tmp_path / "truncated.keras").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.keras").write_text("not a model")
+    (tmp_path / "folder.keras").mkdir()
+    before = snapshot(tmp_path)
+    for name in ("truncated.keras", "text.keras"):
+        error = assert_usage_error(run_export_command(name, "out", cwd=tmp_path),
+                                   f"MODEL={name!r}", "cannot be read as a zip archive", "truncated")
+        assert "not found" not in error.lower()
+    assert_usage_error(run_export_command("folder.keras", "out", cwd=tmp_path),
+                       "MODEL must be a .keras file, received a folder", "'folder.keras'")
+    assert snapshot(tmp_path) == before
+
+
+def test_cli_refuses_a_folder_that_holds_the_model_before_loading_it(tmp_path, generator):
+    run = tmp_path / "out" / "r"
+    run.mkdir(parents=True)
+    GumbelGAN(generator).save(run / "gan.keras")
+    (run / "history.json").write_text("{}")
+    before = snapshot(tmp_path)
+    for target in ("out/r", "out", ".", "out/r/gan.keras", "out/../out/r"):
+        assert_usage_error(
+            run_export_command("out/r/gan.keras", target, "--overwrite", cwd=tmp_path),
+            "DIR must not be or contain the model it exports", f"DIR={target!r}",
+        )
+    assert snapshot(tmp_path) == before
+
+
+def test_cli_names_a_target_that_cannot_be_written(tmp_path, generator):
+    GumbelGAN(generator).save(tmp_path / "gan.keras")
+    (tmp_path / "file").write_text("a file")
+    assert_usage_error(run_export_command("gan.keras", "file/export", cwd=tmp_path),
+                       "DIR='file/export'", "lies under", "a file")
+    if os.geteuid() == 0:  # root writes into read-only folders; not into /sys
+        target = "/sys/keras_gumbel_export_test"
+    else:
+        (tmp_path / "read_only").mkdir(mode=0o555)
+        target = str(tmp_path / "read_only" / "export")
+    error = assert_usage_error(run_export_command("gan.keras", target, cwd=tmp_path),
+                               f"DIR={target!r}", "cannot be written")
+    assert ".tmp-" not in error
+    assert not os.path.exists(target)
+
+
+def test_a_failure_to_create_the_temporary_folder_names_the_target(tmp_path, generator, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".tmp-model-x"))
+
+    monkeypatch.setattr("keras_gumbel.export.tempfile.mkdtemp", refuse)
+    with pytest.raises(PermissionError, match="cannot write the SavedModel .*model'") as info:
+        export_generator(generator, tmp_path / "model")
+    assert ".tmp-" not in str(info.value)
+    assert os.listdir(tmp_path) == []

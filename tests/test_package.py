@@ -141,3 +141,65 @@ def test_commands_without_the_demos_extra_exit_with_the_install_hint(tmp_path, c
     assert "missing: matplotlib" in lines[0]
     assert lines[0].endswith('install it with: pip install "keras_gumbel[demos]"')
     assert not out.exists()
+
+
+# Saves one of each model and layer the package saves, in a process that
+# imported keras_gumbel.models; the fresh process that loads them imports
+# `keras` and `keras_gumbel` only.
+SAVE_ALL = """
+import sys
+import numpy as np
+import keras
+from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
+from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
+from keras_gumbel.models.vae import mlp_decoder, mlp_encoder
+
+root = sys.argv[1]
+sizes = dict(latent_dim=2, num_categories=3, input_dim=4)
+vae = DiscreteVAE(mlp_encoder(**sizes, units=(5,), seed=1), mlp_decoder(**sizes, units=(5,), seed=2),
+                  GumbelSoftmax(seed=3), **sizes, seed=0)
+vae.save(f"{root}/vae.keras")
+GumbelGAN(CategoricalGenerator(4, seed=0)).save(f"{root}/gan.keras")
+inputs = keras.Input((6,))
+soft = GumbelSoftmax(hard=True, seed=1)(keras.layers.Reshape((2, 3))(inputs))
+bits = RelaxedBernoulli(seed=2)(inputs)
+keras.Model(inputs, [soft, bits]).save(f"{root}/layers.keras")
+x = np.linspace(0, 1, 8, dtype="float32").reshape(2, 4)
+np.savez(f"{root}/expected.npz", vae=keras.ops.convert_to_numpy(vae.reconstruct(x)),
+         gan=keras.ops.convert_to_numpy(GumbelGAN(CategoricalGenerator(4, seed=0)).generator.probs))
+"""
+
+LOAD_AFTER_IMPORT_ONLY = """
+import json, sys
+import numpy as np
+import keras, keras_gumbel
+
+root = sys.argv[1]
+expected = np.load(f"{root}/expected.npz")
+vae = keras.saving.load_model(f"{root}/vae.keras")
+gan = keras.saving.load_model(f"{root}/gan.keras")
+layers = keras.saving.load_model(f"{root}/layers.keras")
+x = np.linspace(0, 1, 8, dtype="float32").reshape(2, 4)
+np.testing.assert_allclose(keras.ops.convert_to_numpy(vae.reconstruct(x)), expected["vae"], rtol=1e-6)
+np.testing.assert_allclose(keras.ops.convert_to_numpy(gan.generator.probs), expected["gan"], rtol=1e-6)
+soft, bits = layers(np.zeros((2, 6), "float32"), training=True)
+print(json.dumps({
+    "classes": [type(m).__name__ for m in (vae, gan, gan.generator)],
+    "layers": sorted(type(l).__name__ for l in layers.layers if type(l).__module__.startswith("keras_gumbel")),
+    "sample_shapes": [list(gan.generator(3).shape), list(vae(x).shape), list(soft.shape), list(bits.shape)],
+}))
+"""
+
+
+def test_saved_models_and_layers_load_after_import_keras_gumbel_alone(tmp_path):
+    def run(code):
+        result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    run(SAVE_ALL)
+    record = json.loads(run(LOAD_AFTER_IMPORT_ONLY).strip().splitlines()[-1])
+    assert record["classes"] == ["DiscreteVAE", "GumbelGAN", "CategoricalGenerator"]
+    assert record["layers"] == ["GumbelSoftmax", "RelaxedBernoulli"]
+    assert record["sample_shapes"] == [[3, 4], [2, 4], [2, 2, 3], [2, 6]]

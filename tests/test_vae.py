@@ -331,3 +331,66 @@ def test_composed_parts_train_save_and_load(tmp_path):
 def test_compile_refuses_a_loss():
     with pytest.raises(ValueError, match="computes its own loss"):
         small_vae().compile(loss="mse")
+
+
+BAD_CODES = [3, -1, 1_000_000]  # small_vae has 3 categories
+BAD_PIXELS = [np.nan, np.inf, -np.inf, 255.0, -0.1, 1.0001]
+
+
+@pytest.mark.parametrize("bad", BAD_CODES)
+def test_decode_refuses_codes_outside_the_categories(bad):
+    vae = small_vae()
+    codes = np.array([[0, 1, 2, 0], [2, 2, 1, bad]], np.int32)
+    with pytest.raises(ValueError, match=r"z must be integer codes in \[0, 3\), received z with values in"):
+        vae.decode(codes)
+    # In a traced function, an assertion fails when it runs.
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"z must be integer codes in \[0, 3\)"):
+        tf.function(vae.decode)(tf.constant(codes))
+    # The edges of the range decode.
+    edges = np.array([[0, 0, 0, 0], [2, 2, 2, 2]], np.int32)
+    assert keras.ops.convert_to_numpy(vae.decode(edges)).shape == (2, D)
+    assert keras.ops.convert_to_numpy(tf.function(vae.decode)(tf.constant(edges))).shape == (2, D)
+
+
+@pytest.mark.parametrize("bad", BAD_PIXELS)
+def test_encode_reconstruct_and_log_likelihood_refuse_bad_pixels(bad):
+    vae = small_vae()
+    x = images(4)
+    x[2, 5] = bad
+    message = r"x must be finite pixel values in \[0, 1\], received x"
+    for method in (vae.encode, vae.reconstruct, lambda x: vae.log_likelihood(x, samples=2)):
+        with pytest.raises(ValueError, match=message):
+            method(x)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"x must be finite pixel values in \[0, 1\]"):
+        tf.function(vae.reconstruct)(tf.constant(x))
+
+
+def test_pixels_at_zero_and_one_and_ints_in_range_are_accepted():
+    vae = small_vae()
+    edges = np.array([[0.0] * D, [1.0] * D], np.float32)
+    assert keras.ops.convert_to_numpy(vae.reconstruct(edges)).shape == (2, D)
+    assert keras.ops.convert_to_numpy(vae.reconstruct(edges.astype(np.uint8))).shape == (2, D)
+    with pytest.raises(ValueError, match=r"received x with values in \[0, 248\]"):
+        vae.encode(np.arange(2 * D, dtype=np.uint8).reshape(2, D) * 8)  # 0-255 pixels
+
+
+def test_fit_and_evaluate_do_not_go_through_the_input_checks(monkeypatch):
+    # Training data is checked where it is loaded; the steps stay as fast
+    # as they were.
+    import keras_gumbel.models.vae as vae_module
+
+    calls = []
+    real = vae_module.check_tensor_range
+
+    def counting(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(vae_module, "check_tensor_range", counting)
+    vae = small_vae()
+    vae.compile(jit_compile=False)
+    vae.fit(dataset(images(40)), epochs=1, verbose=0)
+    vae.evaluate(dataset(images(40)), verbose=0)
+    assert calls == []
+    vae.reconstruct(images(2))
+    assert calls == ["x", "codes"]

@@ -29,7 +29,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gumbel import ops as gumbel_ops
-from keras_gumbel._checks import check_int, check_seed, check_units, fail
+from keras_gumbel._checks import check_int, check_seed, check_tensor_range, check_units, fail
 from keras_gumbel._compat import compile_arguments, step_logs
 from keras_gumbel.callbacks import TemperatureScheduler
 from keras_gumbel.distribute import scale_loss
@@ -401,46 +401,69 @@ class DiscreteVAE(keras.Model):
 
     # -- inference -----------------------------------------------------------
 
+    # The public inference methods check their inputs (a pass over them;
+    # `fit` and `evaluate` do not go through them: training data is checked
+    # where it is loaded). The SavedModel's signatures call `_encode` and
+    # `_decode` with their own argument names.
+
     def encode(self, x):
-        """The posterior of images `x` `[B, input_dim]`.
+        """The posterior of images `x` `[B, input_dim]`, finite pixels in
+        `[0, 1]` (else `ValueError`; in a traced function, an assertion's
+        `InvalidArgumentError`).
 
         Returns:
             `(logits, codes)`: float logits `[B, latent_dim, num_categories]`
             of q(z | x) and int32 codes `[B, latent_dim]`, their argmax.
         """
-        logits = self._logits(ops.convert_to_tensor(x, self.compute_dtype))
+        return self._encode(x, "x")
+
+    def _encode(self, x, name):
+        x = self._checked_images(x, name)
+        logits = self._logits(ops.cast(x, self.compute_dtype))
         return logits, ops.cast(ops.argmax(logits, axis=-1), "int32")
+
+    def _checked_images(self, x, name):
+        return check_tensor_range(x, name, 0, 1, "finite pixel values in [0, 1]")
 
     def decode(self, z):
         """Pixel probabilities `[B, input_dim]` (float32) of codes `z`.
 
         Args:
             z: integer codes `[B, latent_dim]` with values in
-                `[0, num_categories)`, or float (one-hot or relaxed) codes
-                `[B, latent_dim, num_categories]` or
-                `[B, latent_dim * num_categories]`.
+                `[0, num_categories)` (others raise `ValueError`; in a traced
+                function, an assertion's `InvalidArgumentError`), or float
+                (one-hot or relaxed) codes `[B, latent_dim, num_categories]`
+                or `[B, latent_dim * num_categories]`.
         """
+        return self._decode(z, "z")
+
+    def _decode(self, z, name):
         z = ops.convert_to_tensor(z)
         if "int" in keras.backend.standardize_dtype(z.dtype):
             if len(z.shape) != 2 or z.shape[-1] != self.latent_dim:
                 raise ValueError(
                     f"integer codes must have shape (B, {self.latent_dim}), "
-                    f"received z of shape {tuple(z.shape)}"
+                    f"received {name} of shape {tuple(z.shape)}"
                 )
+            # one_hot maps an out-of-range code to zeros: a plausible image.
+            z = check_tensor_range(
+                z, name, 0, self.num_categories - 1, f"integer codes in [0, {self.num_categories})"
+            )
             z = ops.one_hot(z, self.num_categories, dtype=self.compute_dtype)
         elif z.shape[-1] not in (self.num_categories, self.latent_dim * self.num_categories):
             raise ValueError(
-                f"z must be integer codes (B, {self.latent_dim}) or one-hots "
+                f"{name} must be integer codes (B, {self.latent_dim}) or one-hots "
                 f"(B, {self.latent_dim}, {self.num_categories}) or "
-                f"(B, {self.latent_dim * self.num_categories}), received z of "
+                f"(B, {self.latent_dim * self.num_categories}), received {name} of "
                 f"dtype {z.dtype} and shape {tuple(z.shape)}"
             )
         return ops.sigmoid(self._pixel_logits(ops.cast(z, self.compute_dtype)))
 
     def reconstruct(self, x):
         """Pixel probabilities of the most likely code of each image `x`:
-        `decode(encode(x)[1])`, deterministic."""
-        return self.decode(self.encode(x)[1])
+        `decode(encode(x)[1])`, deterministic; `x` is checked as in
+        `encode`."""
+        return self._decode(self._encode(x, "x")[1], "codes")
 
     def sample(self, n, seed=None):
         """`n` codes drawn from the uniform prior: int32 `[n, latent_dim]`.
@@ -449,14 +472,18 @@ class DiscreteVAE(keras.Model):
             n: the number of codes, an integer >= 1.
             seed: `None` (the model's prior stream, derived from the
                 constructor's `seed`), an integer or a stateless seed `[2]`.
+                An integer seed is mapped to a stateless seed as every
+                keras_gumbel op maps it (`keras_gumbel.ops.stateless_seed`),
+                not by Keras' own rule (which folds seeds modulo
+                `2**31 - 2`), so the exported `sample` signature draws these
+                codes for the same int64 seed.
         """
         n = check_int(n, "n")
-        return keras.random.randint(
-            (n, self.latent_dim),
-            0,
-            self.num_categories,
-            seed=self._streams["prior"] if seed is None else seed,
-            dtype="int32",
+        seed = gumbel_ops.stateless_seed(self._streams["prior"] if seed is None else seed)
+        # Keras' `randint` with a stateless seed (Philox), as the export draws.
+        return tf.random.stateless_uniform(
+            (n, self.latent_dim), seed=seed, minval=0, maxval=self.num_categories,
+            dtype=tf.int32, alg="philox",
         )
 
     def log_likelihood(self, x, samples=1000, chunk=100, seed=None):
@@ -473,7 +500,8 @@ class DiscreteVAE(keras.Model):
         al. 2017 report (with `samples=1000`).
 
         Args:
-            x: images `[B, input_dim]` in `[0, 1]`.
+            x: images `[B, input_dim]`, finite pixels in `[0, 1]` (checked
+                as in `encode`).
             samples: `S`, an integer >= 1.
             chunk: codes decoded at once per image (memory `B * chunk *
                 input_dim` floats), an integer >= 1.
@@ -486,7 +514,7 @@ class DiscreteVAE(keras.Model):
         """
         samples = check_int(samples, "samples")
         chunk = check_int(chunk, "chunk")
-        x = ops.cast(ops.convert_to_tensor(x), "float32")
+        x = ops.cast(self._checked_images(x, "x"), "float32")
         batch = ops.shape(x)[0]
         logits = ops.cast(self._logits(ops.cast(x, self.compute_dtype)), "float32")
         log_q_table = ops.log_softmax(logits, axis=-1)[:, None]  # [B, 1, L, K]
