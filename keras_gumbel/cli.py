@@ -254,12 +254,13 @@ def _check_model_file(parser, model, folder):
             f"MODEL must be a .keras file (a zip archive), received MODEL={model!r}, which "
             "cannot be read as a zip archive: it is truncated or not a .keras file"
         )
-    model_path, folder_path = (os.path.normcase(os.path.realpath(p)) for p in (model, folder))
-    if os.path.commonpath([model_path, folder_path]) == folder_path:
-        parser.error(
-            f"DIR must not be or contain the model it exports, received DIR={folder!r}, "
-            f"which holds MODEL={model!r}; export into another folder"
-        )
+    from keras_gumbel.files import check_apart
+
+    try:
+        # Exporting with --overwrite replaces DIR whole: never the model's own folder.
+        check_apart(folder, "DIR", model, "MODEL")
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def export_main(argv=None):

@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from keras_gumbel import ops as gumbel_ops
 from keras_gumbel._random import fold_seed
+from keras_gumbel.files import check_writable_folder
 from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
 
 __all__ = ["check_export_path", "export_generator", "export_vae"]
@@ -77,25 +78,7 @@ def check_export_path(path, overwrite, name="path"):
             f"{name} already exists and is not an empty folder, received "
             f"{name}={path!r}; pass overwrite=True (--overwrite) to replace it"
         )
-    parent = os.path.dirname(os.path.abspath(path))
-    while not os.path.lexists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise ValueError(
-            f"{name} must be a folder that can be created, received {name}={path!r}, "
-            f"which lies under {parent!r}, a file"
-        )
-    # A real write, not `os.access`: root passes `os.access` on read-only
-    # folders, and read-only file systems pass it too.
-    try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=".write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as error:
-        raise ValueError(
-            f"{name} must be a folder this process can write, received {name}={path!r}, "
-            f"but its folder {parent!r} cannot be written ({error.strerror})"
-        ) from None
+    check_writable_folder(path, name)
     return path
 
 
@@ -152,7 +135,7 @@ def export_generator(model, path, overwrite=False):
       Maddison et al. 2014) rather than the relaxed training samples.
       Returns `{"values": int64 [n], "one_hot": float32 [n, K]}`. The
       int64 scalar `seed` fixes the draws: the same seed repeats them.
-      For `0 <= seed < 2**31` they equal
+      For every int64 seed they equal
       `keras_gumbel.ops.gumbel_max(logits, seed=seed)` in Keras.
     - `probs()`: `{"probs": float32 [K]}`, the learned distribution
       `softmax(logits)`. It is also `serving_default`.
@@ -210,7 +193,7 @@ def export_vae(model, path, overwrite=False):
       Keras. It is also `serving_default`.
     - `sample(n, seed)`: `n` (int32 scalar) codes drawn uniformly (the
       prior) and decoded: `{"images": float32 [n, D], "codes": int32 [n, L]}`.
-      The int64 scalar `seed` fixes the draws; for `0 <= seed < 2**31` the
+      The int64 scalar `seed` fixes the draws; for every int64 seed the
       codes equal `model.sample(n, seed=seed)` in Keras.
 
     `encode`, `decode` and `reconstruct` check their inputs with

@@ -430,7 +430,7 @@ def test_cli_refuses_a_folder_that_holds_the_model_before_loading_it(tmp_path, g
     for target in ("out/r", "out", ".", "out/r/gan.keras", "out/../out/r"):
         assert_usage_error(
             run_export_command("out/r/gan.keras", target, "--overwrite", cwd=tmp_path),
-            "DIR must not be or contain the model it exports", f"DIR={target!r}",
+            "DIR must lie apart from MODEL", f"DIR={target!r}",
         )
     assert snapshot(tmp_path) == before
 
