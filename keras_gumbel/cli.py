@@ -293,8 +293,8 @@ def vae_parser():
             "--latent-dim variables x --num-categories classes, temperature "
             "annealed by global step. Prints the final train and test negative "
             "ELBO (relaxed and hard samples) and writes into --output-dir the "
-            "reconstructions of every epoch, samples from the prior, the loss "
-            "curves, the history (JSON, CSV), the model (vae.keras), TensorBoard "
+            "reconstructions after 6 epochs spread over the run, samples from "
+            "the prior, the loss curves, the history (JSON, CSV), the model (vae.keras), TensorBoard "
             "logs and a backup that resumes an interrupted run."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

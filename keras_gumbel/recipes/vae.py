@@ -507,7 +507,8 @@ def train_vae(config):
     resumes an interrupted run of the same configuration from its
     `BackupAndRestore` backup (`_run.check_backup`; another configuration's
     backup is refused unless `config.restart`), logs to TensorBoard, draws
-    the reconstruction picture after a handful of epochs (`ReconstructionPlotter`), and writes the samples grid, the
+    the reconstruction picture after a handful of epochs
+    (`ReconstructionPlotter`), and writes the samples grid, the
     loss curves, the history of every epoch (JSON, CSV) and the model
     (`vae.keras`), each atomically.
 
