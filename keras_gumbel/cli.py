@@ -294,8 +294,10 @@ def vae_parser():
             "annealed by global step. Prints the final train and test negative "
             "ELBO (relaxed and hard samples) and writes into --output-dir the "
             "reconstructions after 6 epochs spread over the run, samples from "
-            "the prior, the loss curves, the history (JSON, CSV), the model (vae.keras), TensorBoard "
-            "logs and a backup that resumes an interrupted run."
+            "the prior, the loss curves, the history (JSON, CSV), the model "
+            "(vae.keras), TensorBoard logs and a backup that resumes an "
+            "interrupted run. --preset best sets the recipe of the ReinMax "
+            "protocol (see --preset)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -98,7 +98,8 @@ def test_build_optimizer_adamw_and_ema():
     "argv, message",
     [
         (["--ema", "1.0"], r"ema must be None or a momentum in \(0, 1\), received ema=1.0"),
-        (["--ema", "0"], r"received ema=0.0"),
+        (["--ema", "0"], r"ema must be a finite number > 0, received ema=0.0"),
+        (["--ema", "nan"], r"received ema=nan"),
         (["--validation-freq", "0"], "validation_freq must be .*received validation_freq=0"),
         (["--warmup-epochs", "-1"], "received warmup_epochs=-1"),
         (["--epochs", "2", "--warmup-epochs", "3"], "received warmup_epochs=3"),

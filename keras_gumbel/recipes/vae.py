@@ -231,10 +231,10 @@ class VAEConfig(RunOptions):
             if self.optimizer != "adamw":
                 fail("weight_decay", "None unless optimizer='adamw'", self.weight_decay)
             check_nonnegative(self.weight_decay, "weight_decay")
-        if self.ema is not None and not (
-                isinstance(self.ema, (int, float)) and not isinstance(self.ema, bool)
-                and 0.0 < self.ema < 1.0):
-            fail("ema", "None or a momentum in (0, 1)", self.ema)
+        if self.ema is not None:
+            check_positive(self.ema, "ema")
+            if self.ema >= 1:
+                fail("ema", "None or a momentum in (0, 1)", self.ema)
         if self.estimator is not None:
             check_choice(self.estimator, "estimator", ESTIMATOR_CHOICES)
         check_choice(self.binarize, "binarize", BINARIZE_MODES)
