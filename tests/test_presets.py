@@ -130,6 +130,13 @@ def test_tiny_run_with_ema_cosine_and_validation_freq(tmp_path):
     assert pictures == [f"reconstructions_epoch_00{e}.png" for e in (1, 2, 3)]
     val = result.history["val_hard_loss"]
     assert len(val) == 3 and math.isnan(val[0]) and math.isnan(val[2]) and np.isfinite(val[1])
+    # history.json stays strict JSON: the epochs without an evaluation are null.
+    def refuse(constant):
+        raise AssertionError(f"history.json holds the non-JSON constant {constant}")
+
+    record = json.loads((out / "history.json").read_text(), parse_constant=refuse)
+    assert record["history"]["val_hard_loss"][0] is None
+    assert record["history"]["val_hard_loss"][1] == pytest.approx(val[1])
     assert len(result.history["loss"]) == 3
     # fit ends with the averaged weights in the model: the saved model
     # evaluates to the final test figure.

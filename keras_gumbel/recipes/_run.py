@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import os
 import shutil
 import time
@@ -356,7 +357,12 @@ def write_history(result, record):
             "config": dataclasses.asdict(result.config),
             **record,
             "seconds": result.seconds,
-            "history": {k: [float(v) for v in vs] for k, vs in result.history.items()},
+            # Epochs without a test evaluation (`validation_freq`) log NaN for
+            # `val_*`: written as null, so the file stays strict JSON.
+            "history": {
+                k: [None if math.isnan(float(v)) else float(v) for v in vs]
+                for k, vs in result.history.items()
+            },
         },
     )
     write_text(files["history_csv"], history_csv(result.history))
