@@ -82,10 +82,14 @@ ANCHORS = {
                        "learning_rate": 5e-4, **_ANCHOR},
 }
 
-# The best recipe found (see /work/notes/vae_runs.md and the README).
-BEST = {"estimator": "reinmax", "temperature": 1.3, "optimizer": "adam",
-        "learning_rate": 2e-3, "lr_schedule": "cosine", "warmup_epochs": 1, "ema": 0.999,
-        "batch_size": 100, "epochs": 160, "validation_freq": 10}
+# The best recipe found: seed 0 98.64 (train 96.93; IWAE -log p(x) 92.71),
+# 96,000 steps (about 15-17 minutes at the quiet machine's ~108 steps/s).
+# Regularization is what counts at this budget: without weight decay, at peak
+# lr 2e-3, training fits faster (train 95.98) and the test stalls at 100.05.
+BEST = {"estimator": "reinmax", "temperature": 1.3, "optimizer": "adamw",
+        "learning_rate": 1e-3, "lr_schedule": "cosine", "warmup_epochs": 0,
+        "weight_decay": 0.03, "ema": 0.999, "batch_size": 100, "epochs": 160,
+        "validation_freq": 10}
 
 TRIES = {
     # Pilots: the schedules compressed to 30 epochs, to choose what to run in full.
@@ -93,10 +97,12 @@ TRIES = {
     "pilot30-cos1e-3-ema": {"epochs": 30, "ema": 0.999},
     "pilot30-cos2e-3-ema": {"epochs": 30, "learning_rate": 2e-3, "warmup_epochs": 1, "ema": 0.999},
     "pilot30-cos4e-3-ema": {"epochs": 30, "learning_rate": 4e-3, "warmup_epochs": 1, "ema": 0.999},
-    # The issue's known recipe (99.38) with validation every 10 epochs.
+    # The issue's known recipe (99.38, train 96.72) with validation every 10
+    # epochs; not rerun here.
     "try-cos1e-3": {},
     "try-cos1e-3-ema": {"ema": 0.999},
-    "try-cos2e-3-ema": {"learning_rate": 2e-3, "warmup_epochs": 2, "ema": 0.999},
+    # 100.05 (train 95.98): fits faster, overfits (first run as best-s0).
+    "try-cos2e-3-ema": {"learning_rate": 2e-3, "warmup_epochs": 1, "ema": 0.999},
 }
 
 
@@ -342,6 +348,8 @@ def _short(config):
     """A short label for a recipe."""
     c = config
     label = f"{c['estimator']} tau {c['temperature']}, lr {c['learning_rate']:g} {c['lr_schedule']}"
+    if c["weight_decay"]:
+        label += f", AdamW wd {c['weight_decay']:g}"
     return label + (f", EMA {c['ema']}" if c["ema"] else "")
 
 
