@@ -20,7 +20,10 @@ Runs (`RUNS`, by name):
   batch 100, seed 0. The paper uses RAdam, which Keras lacks: these use
   Adam at the same constant learning rate.
 - `best-s0`, `best-s1`, `best-s2`: the best recipe found (`BEST`), seeds 0, 1, 2.
-- `try-*`: the other recipes tried while searching (kept to report them).
+- `try-*`, `pilot30-*`: the other recipes tried while searching (kept to
+  report them; run only when named).
+
+Without `--runs`: the best recipe's seeds, then the anchors.
 
 Every finished run is written at once to the results JSON (atomically); a
 run already there is skipped, so a killed benchmark, started again, resumes
@@ -107,15 +110,15 @@ TRIES = {
 
 
 def _runs():
-    runs = {}
-    for name, fields in {**TRIES, **ANCHORS}.items():
+    runs = {f"best-s{seed}": {**DEFAULTS, **BEST, "seed": seed} for seed in (0, 1, 2)}
+    for name, fields in {**ANCHORS, **TRIES}.items():
         runs[name] = {**DEFAULTS, **fields}
-    for seed in (0, 1, 2):
-        runs[f"best-s{seed}"] = {**DEFAULTS, **BEST, "seed": seed}
     return runs
 
 
 RUNS = _runs()
+# What runs without --runs: the best recipe's seeds, then the anchors.
+DEFAULT_RUNS = [name for name in RUNS if name.startswith(("best-", "anchor-"))]
 
 
 def describe(config):
@@ -403,7 +406,8 @@ def _parse(argv):
     parser.add_argument("--source", default=SHARED_MNIST,
                         help=f"MNIST .npz in Keras' layout (default {SHARED_MNIST})")
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), metavar="RUN",
-                        help=f"the runs, in order (default: all): {', '.join(RUNS)}")
+                        help=f"the runs, in order (default: {' '.join(DEFAULT_RUNS)}); "
+                        f"all: {', '.join(RUNS)}")
     parser.add_argument("--output", default=None,
                         help="results JSON (default benchmarks/vae_protocol.json, "
                         "runs/vae_protocol_quick.json with --quick)")
@@ -447,7 +451,7 @@ def main(argv=None):
         results["machine"] = machine_info()
         write_json(args.output, results)
 
-    for name in args.runs or list(RUNS):
+    for name in args.runs or DEFAULT_RUNS:
         if name in runs:
             print(f"{name}: already in {args.output}, skipped", flush=True)
             continue
