@@ -1,0 +1,502 @@
+"""The discrete VAE on the ReinMax protocol: estimators, the best recipe, one plot.
+
+The protocol (Liu et al. 2023's `mnist_vae/`, also used by ReinMax-CV,
+arXiv 2603.08257): full MNIST grey levels in [0, 1] as Bernoulli targets,
+60,000 train / 10,000 test images, `DiscreteVAE()` at its defaults
+(encoder 784-512-256-(30 x 10) linear logits, decoder (30 x 10)-256-512-784,
+ReLU, uniform prior, analytic KL). The figure is the single-sample hard
+(one-hot) test -ELBO in nats per image: `hard_loss` of `model.evaluate` on
+the 10,000 test images. Free: the estimator, the temperature, the optimizer
+and its schedule, weight averaging, batch size, epochs; each run must end
+(final evaluation included) within 30 minutes on 2 CPU cores.
+
+    python -m benchmarks.vae_protocol --source /work/shared/data/mnist.npz \\
+        [--runs NAME ...] [--output benchmarks/vae_protocol.json] [--quick]
+
+Runs (`RUNS`, by name):
+
+- `anchor-*`: each estimator at the ReinMax paper's tuned setting for 30 x 10
+  (its hyper-parameter table: learning rate and temperature), 160 epochs of
+  batch 100, seed 0. The paper uses RAdam, which Keras lacks: these use
+  Adam at the same constant learning rate.
+- `best-s0`, `best-s1`, `best-s2`: the best recipe found (`BEST`), seeds 0, 1, 2.
+- `try-*`, `pilot30-*`: the other recipes tried while searching (kept to
+  report them; run only when named).
+
+Without `--runs`: the best recipe's seeds, then the anchors.
+
+Every finished run is written at once to the results JSON (atomically); a
+run already there is skipped, so a killed benchmark, started again, resumes
+with the next unfinished run. Each run records its configuration, the
+per-evaluation curve (epoch, wall-clock minutes since the run started, hard
+test -ELBO), the final train and test evaluations, minutes and training
+steps/s. The weights of each run go to `--weights-dir`, so the IWAE estimate
+of -log p(x) (`DiscreteVAE.log_likelihood`, 1,000 samples, first 1,000 test
+images) is computed once for the best run and stored in the JSON too.
+
+Writes the plot (hard test -ELBO against wall-clock minutes, a curve per
+estimator) to `--plot` (docs/vae_estimators.png) and prints the table.
+`--quick` runs every named configuration on 1,000 training and 500 test
+images for 2 epochs (seconds each), into a separate JSON, to check the
+plumbing.
+"""
+
+import argparse
+import copy
+import math
+import os
+import time
+
+import numpy as np
+
+SHARED_MNIST = "/work/shared/data/mnist.npz"
+
+# The fields of a run and their defaults: the known good simple recipe
+# (issue 13: 99.38 on seed 0).
+DEFAULTS = {
+    "estimator": "reinmax",
+    "samples": 1,  # Gumbel draws of "gumbel_rao"
+    "temperature": 1.3,  # constant unless final_temperature is set
+    "final_temperature": None,  # cosine from temperature to this over the run
+    "optimizer": "adam",  # "adam" or "adamw"
+    "learning_rate": 1e-3,  # the peak
+    "lr_schedule": "cosine",  # "cosine" (to 0 at the end) or "constant"
+    "warmup_epochs": 0,  # linear warm-up from 0 to the peak
+    "weight_decay": None,  # AdamW's
+    "ema": None,  # EMA momentum of the weights (None: no averaging)
+    "batch_size": 100,
+    "epochs": 160,
+    "validation_freq": 10,  # test evaluation every N epochs during fit
+    "steps_per_execution": 1,
+    "seed": 0,
+}
+
+# The ReinMax paper's tuned settings for 30 x 10 (RAdam there, Adam here),
+# constant learning rate, 160 epochs of batch 100.
+_ANCHOR = {"lr_schedule": "constant", "epochs": 160}
+ANCHORS = {
+    "anchor-st_gumbel": {"estimator": "straight_through", "temperature": 0.5,
+                         "learning_rate": 5e-4, **_ANCHOR},
+    "anchor-gumbel_rao": {"estimator": "gumbel_rao", "samples": 10, "temperature": 1.0,
+                          "learning_rate": 5e-4, **_ANCHOR},
+    "anchor-gapped_st": {"estimator": "gapped_straight_through", "temperature": 0.5,
+                         "learning_rate": 5e-4, **_ANCHOR},
+    "anchor-reinmax": {"estimator": "reinmax", "temperature": 1.3,
+                       "learning_rate": 5e-4, **_ANCHOR},
+}
+
+# The best recipe found: seed 0 98.64 (train 96.93; IWAE -log p(x) 92.71),
+# 96,000 steps (about 15-17 minutes at the quiet machine's ~108 steps/s).
+# Regularization is what counts at this budget: without weight decay, at peak
+# lr 2e-3, training fits faster (train 95.98) and the test stalls at 100.05.
+BEST = {"estimator": "reinmax", "temperature": 1.3, "optimizer": "adamw",
+        "learning_rate": 1e-3, "lr_schedule": "cosine", "warmup_epochs": 0,
+        "weight_decay": 0.03, "ema": 0.999, "batch_size": 100, "epochs": 160,
+        "validation_freq": 10}
+
+TRIES = {
+    # Pilots: the schedules compressed to 30 epochs, to choose what to run in full.
+    "pilot30-cos1e-3": {"epochs": 30},
+    "pilot30-cos1e-3-ema": {"epochs": 30, "ema": 0.999},
+    "pilot30-cos2e-3-ema": {"epochs": 30, "learning_rate": 2e-3, "warmup_epochs": 1, "ema": 0.999},
+    "pilot30-cos4e-3-ema": {"epochs": 30, "learning_rate": 4e-3, "warmup_epochs": 1, "ema": 0.999},
+    # The issue's known recipe (99.38, train 96.72) with validation every 10
+    # epochs; not rerun here.
+    "try-cos1e-3": {},
+    "try-cos1e-3-ema": {"ema": 0.999},
+    # 100.05 (train 95.98): fits faster, overfits (first run as best-s0).
+    "try-cos2e-3-ema": {"learning_rate": 2e-3, "warmup_epochs": 1, "ema": 0.999},
+}
+
+
+def _runs():
+    runs = {f"best-s{seed}": {**DEFAULTS, **BEST, "seed": seed} for seed in (0, 1, 2)}
+    for name, fields in {**ANCHORS, **TRIES}.items():
+        runs[name] = {**DEFAULTS, **fields}
+    return runs
+
+
+RUNS = _runs()
+# What runs without --runs: the best recipe's seeds, then the anchors.
+DEFAULT_RUNS = [name for name in RUNS if name.startswith(("best-", "anchor-"))]
+
+
+def describe(config):
+    """A one-line description of a run's configuration."""
+    c = config
+    tau = f"tau {c['temperature']}"
+    if c["final_temperature"] is not None:
+        tau += f"->{c['final_temperature']} (cosine)"
+    est = c["estimator"] + (f"(K={c['samples']})" if c["samples"] > 1 else "")
+    opt = c["optimizer"] + (f"(wd {c['weight_decay']})" if c["weight_decay"] else "")
+    lr = f"lr {c['learning_rate']:g} {c['lr_schedule']}"
+    if c["warmup_epochs"]:
+        lr += f" warmup {c['warmup_epochs']} ep"
+    ema = f"EMA {c['ema']}" if c["ema"] else "no EMA"
+    return (f"{est} {tau}, {opt} {lr}, {ema}, batch {c['batch_size']}, "
+            f"{c['epochs']} epochs, val every {c['validation_freq']}, seed {c['seed']}")
+
+
+def _learning_rate(config, steps_per_epoch):
+    import keras
+
+    peak = config["learning_rate"]
+    total = config["epochs"] * steps_per_epoch
+    warmup = config["warmup_epochs"] * steps_per_epoch
+    if config["lr_schedule"] == "constant":
+        if not warmup:
+            return peak
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=1, alpha=1.0, warmup_target=peak, warmup_steps=warmup
+        )
+    if config["lr_schedule"] != "cosine":
+        raise ValueError(
+            f"lr_schedule must be 'cosine' or 'constant', received "
+            f"lr_schedule={config['lr_schedule']!r}"
+        )
+    if warmup:
+        return keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=total - warmup, alpha=0.0, warmup_target=peak, warmup_steps=warmup
+        )
+    return keras.optimizers.schedules.CosineDecay(peak, decay_steps=total, alpha=0.0)
+
+
+def _optimizer(config, steps_per_epoch):
+    import keras
+
+    ema = {}
+    if config["ema"]:
+        ema = {"use_ema": True, "ema_momentum": config["ema"]}
+    rate = _learning_rate(config, steps_per_epoch)
+    if config["optimizer"] == "adam":
+        return keras.optimizers.Adam(rate, **ema)
+    if config["optimizer"] == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=config["weight_decay"], **ema)
+    raise ValueError(
+        f"optimizer must be 'adam' or 'adamw', received optimizer={config['optimizer']!r}"
+    )
+
+
+def build_model(config):
+    """The protocol's `DiscreteVAE` (its defaults) with the run's estimator
+    and starting temperature. The temperature is set by the run (constant,
+    or `TemperatureScheduler` in `callbacks`), not by the model's annealing."""
+    from keras_gumbel.models import DiscreteVAE
+
+    tau = config["temperature"]
+    low = tau if config["final_temperature"] is None else min(tau, config["final_temperature"])
+    return DiscreteVAE(
+        estimator=config["estimator"],
+        samples=config["samples"],
+        temperature=tau,
+        # Only the constructor's check of ReinMax's domain reads it: the
+        # model's own annealing is not used here.
+        min_temperature=low,
+        seed=config["seed"],
+    )
+
+
+def _curve_callback(start):
+    """A callback recording [epoch, wall-clock minutes since `start`, hard
+    test -ELBO] at every evaluation of `fit` (in its `points`)."""
+    import keras
+
+    class Curve(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.points = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            if "val_hard_loss" in logs:
+                self.points.append(
+                    [epoch + 1, (time.perf_counter() - start) / 60.0, float(logs["val_hard_loss"])]
+                )
+
+    return Curve()
+
+
+def run_one(config, source, quick=False, weights_path=None, verbose=0):
+    """Trains one configuration; returns its record (a JSON-able dict)."""
+    import keras
+
+    from keras_gumbel import TemperatureScheduler, schedules
+    from keras_gumbel.data import images_dataset, mnist_arrays
+
+    start = time.perf_counter()
+    train_images, _ = mnist_arrays("train", source)
+    test_images, _ = mnist_arrays("test", source)
+    if quick:
+        train_images, test_images = train_images[:1000], test_images[:500]
+    batch = config["batch_size"]
+    train = images_dataset(train_images, batch, shuffle=True, seed=config["seed"])
+    train_eval = images_dataset(train_images, batch, shuffle=False)
+    test = images_dataset(test_images, batch, shuffle=False)
+    steps_per_epoch = int(train.cardinality())
+
+    model = build_model(config)
+    model.compile(
+        optimizer=_optimizer(config, steps_per_epoch),
+        jit_compile=True,
+        steps_per_execution=config["steps_per_execution"],
+    )
+    curve = _curve_callback(start)
+    callbacks = [curve]
+    if config["ema"]:
+        # Evaluations during fit use the averaged weights; fit itself ends by
+        # assigning them to the model (optimizer.finalize_variable_values).
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights())
+    if config["final_temperature"] is not None:
+        callbacks.insert(0, TemperatureScheduler(
+            schedules.CosineDecay(config["temperature"], config["final_temperature"],
+                                  config["epochs"] * steps_per_epoch),
+            layers=[model.sampler], update="batch",
+        ))
+    fit_start = time.perf_counter()
+    model.fit(
+        train,
+        epochs=config["epochs"],
+        validation_data=test,
+        validation_freq=config["validation_freq"],
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )
+    fit_seconds = time.perf_counter() - fit_start
+    test_results = model.evaluate(test, verbose=0, return_dict=True)
+    minutes = (time.perf_counter() - start) / 60.0
+    train_results = model.evaluate(train_eval, verbose=0, return_dict=True)
+    test_results = {k: float(v) for k, v in test_results.items()}
+    # The final point of the curve is the reported figure.
+    curve.points.append([config["epochs"], minutes, test_results["hard_loss"]])
+    if weights_path is not None:
+        # Keras wants the name to end in ".weights.h5" (atomic_path keeps
+        # only ".h5"): a temporary name beside it, then an atomic rename.
+        folder, base = os.path.split(os.path.abspath(weights_path))
+        os.makedirs(folder, exist_ok=True)
+        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{base}")
+        model.save_weights(tmp)
+        os.replace(tmp, weights_path)
+    return {
+        "config": config,
+        "description": describe(config),
+        "test": test_results,
+        "train": {k: float(v) for k, v in train_results.items()},
+        # Start (data, model, compilation) to the final test evaluation.
+        "minutes": minutes,
+        "fit_minutes": fit_seconds / 60.0,
+        # Training steps per second of fit, its evaluations included.
+        "steps_per_second": config["epochs"] * steps_per_epoch / fit_seconds,
+        "curve": curve.points,
+        "weights": weights_path,
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def iwae(record, source, quick=False, samples=1000, images=1000):
+    """-log p(x) (nats) of a finished run from its saved weights: the IWAE
+    bound with `samples` importance samples on the first `images` test
+    images (`DiscreteVAE.log_likelihood`)."""
+    from keras_gumbel.data import mnist_arrays
+
+    model = build_model(record["config"])
+    model.load_weights(record["weights"])
+    test_images, _ = mnist_arrays("test", source)
+    x = test_images[:images].astype(np.float32) / 255.0
+    estimates = [
+        np.asarray(model.log_likelihood(x[i:i + 100], samples=samples,
+                                        seed=record["config"]["seed"]))
+        for i in range(0, len(x), 100)
+    ]
+    return -float(np.mean(np.concatenate(estimates)))
+
+
+def best_name(runs):
+    """The finished run with the lowest hard test -ELBO (None if none)."""
+    if not runs:
+        return None
+    return min(runs, key=lambda name: runs[name]["test"]["hard_loss"])
+
+
+def rows(runs):
+    out = []
+    for name, r in runs.items():
+        c = r["config"]
+        out.append({
+            "run": name,
+            "estimator": c["estimator"],
+            "seed": c["seed"],
+            "test -ELBO hard": f"{r['test']['hard_loss']:.2f}",
+            "train -ELBO hard": f"{r['train']['hard_loss']:.2f}",
+            "test relaxed": f"{r['test']['loss']:.2f}",
+            "minutes": f"{r['minutes']:.1f}",
+            "steps/s": f"{r['steps_per_second']:.0f}",
+            "-log p(x) IWAE": f"{r['iwae']:.2f}" if "iwae" in r else "",
+        })
+    return out
+
+
+def summary(runs):
+    """Mean +- sd of the hard test -ELBO over the best recipe's seeds."""
+    best = [runs[n]["test"]["hard_loss"] for n in ("best-s0", "best-s1", "best-s2") if n in runs]
+    if not best:
+        return "best recipe: no finished seed yet"
+    sd = np.std(best, ddof=1) if len(best) > 1 else 0.0
+    return (f"best recipe ({describe({**DEFAULTS, **BEST, 'seed': 'S'})}): "
+            f"hard test -ELBO {np.mean(best):.2f} +- {sd:.2f} over {len(best)} seed(s), "
+            f"max {max(best):.2f}")
+
+
+def _short(config):
+    """A short label for a recipe."""
+    c = config
+    label = f"{c['estimator']} tau {c['temperature']}, lr {c['learning_rate']:g} {c['lr_schedule']}"
+    if c["weight_decay"]:
+        label += f", AdamW wd {c['weight_decay']:g}"
+    return label + (f", EMA {c['ema']}" if c["ema"] else "")
+
+
+def plot(runs, path):
+    """Hard test -ELBO against wall-clock minutes, a curve per estimator:
+    the full-length seed-0 runs (the anchors, the best recipe and the other
+    recipes tried; not the pilots)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_gumbel.files import atomic_path
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    lows, highs = [], []
+    shown = [n for n in runs if not n.startswith("pilot") and runs[n]["config"]["seed"] == 0]
+    if not shown:
+        return None
+    for name in shown:
+        r = runs[name]
+        points = np.array(r["curve"])
+        if not len(points):
+            continue
+        if name.startswith("anchor-"):
+            label = f"{r['config']['estimator']}, the paper's lr and tau (Adam)"
+        else:
+            label = ("best recipe: " if name.startswith("best") else "") + _short(r["config"])
+        label += f": {r['test']['hard_loss']:.2f}"
+        ax.plot(points[:, 1], points[:, 2], marker="o", markersize=3, label=label)
+        lows.append(points[:, 2].min())
+        highs.append(points[:, 2].max())
+    if lows:
+        ax.set_ylim(min(lows) - 1.0, min(max(highs), min(lows) + 25.0) + 1.0)
+    ax.set_xlabel("wall-clock minutes (2 shared CPU cores)")
+    ax.set_ylabel("hard test -ELBO (nats per image)")
+    ax.set_title("Discrete VAE 30x10 on MNIST (ReinMax protocol), seed 0")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.vae_protocol", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--source", default=SHARED_MNIST,
+                        help=f"MNIST .npz in Keras' layout (default {SHARED_MNIST})")
+    parser.add_argument("--runs", nargs="+", choices=list(RUNS), metavar="RUN",
+                        help=f"the runs, in order (default: {' '.join(DEFAULT_RUNS)}); "
+                        f"all: {', '.join(RUNS)}")
+    parser.add_argument("--output", default=None,
+                        help="results JSON (default benchmarks/vae_protocol.json, "
+                        "runs/vae_protocol_quick.json with --quick)")
+    parser.add_argument("--weights-dir", default=None,
+                        help="where each run's weights go (default runs/vae_protocol[_quick])")
+    parser.add_argument("--plot", default=None,
+                        help="the PNG (default docs/vae_estimators.png; "
+                        "runs/vae_protocol_quick.png with --quick)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 1,000/500 images, 2 epochs, tiny IWAE")
+    parser.add_argument("--no-iwae", action="store_true", help="skip the IWAE estimate")
+    parser.add_argument("--notes", default=None,
+                        help="also append a line per finished run to this Markdown file")
+    parser.add_argument("--verbose", type=int, default=0, help="fit's verbosity")
+    args = parser.parse_args(argv)
+    suffix = "_quick" if args.quick else ""
+    if args.output is None:
+        args.output = "runs/vae_protocol_quick.json" if args.quick else "benchmarks/vae_protocol.json"
+    if args.weights_dir is None:
+        args.weights_dir = f"runs/vae_protocol{suffix}"
+    if args.plot is None:
+        args.plot = "runs/vae_protocol_quick.png" if args.quick else "docs/vae_estimators.png"
+    return args
+
+
+def main(argv=None):
+    import json
+
+    from benchmarks.common import machine_info, table
+    from keras_gumbel.files import write_json
+
+    args = _parse(argv)
+    results = {"runs": {}}
+    if os.path.exists(args.output):
+        with open(args.output) as f:
+            results = json.load(f)
+    results.setdefault("runs", {})
+    runs = results["runs"]
+
+    def save():
+        results["machine"] = machine_info()
+        write_json(args.output, results)
+
+    for name in args.runs or DEFAULT_RUNS:
+        if name in runs:
+            print(f"{name}: already in {args.output}, skipped", flush=True)
+            continue
+        config = copy.deepcopy(RUNS[name])
+        if args.quick:
+            config.update(epochs=2, validation_freq=1,
+                          warmup_epochs=min(config["warmup_epochs"], 1))
+        print(f"{name}: {describe(config)}", flush=True)
+        weights = os.path.join(args.weights_dir, f"{name}.weights.h5")
+        runs[name] = run_one(config, args.source, quick=args.quick, weights_path=weights,
+                             verbose=args.verbose)
+        save()
+        r = runs[name]
+        line = (f"{name}: hard test -ELBO {r['test']['hard_loss']:.2f}, train "
+                f"{r['train']['hard_loss']:.2f} (relaxed test {r['test']['loss']:.2f}), "
+                f"{r['minutes']:.1f} min, {r['steps_per_second']:.0f} steps/s")
+        print(line, flush=True)
+        if args.notes:
+            with open(args.notes, "a", encoding="utf-8") as f:
+                f.write(f"- {r['finished']} {line}; {r['description']}\n")
+
+    best = best_name(runs)
+    if best is not None and not args.no_iwae and "iwae" not in runs[best]:
+        if runs[best].get("weights") and os.path.exists(runs[best]["weights"]):
+            samples, images = (20, 50) if args.quick else (1000, 1000)
+            start = time.perf_counter()
+            runs[best]["iwae"] = iwae(runs[best], args.source, args.quick, samples, images)
+            runs[best]["iwae_samples"], runs[best]["iwae_images"] = samples, images
+            runs[best]["iwae_minutes"] = (time.perf_counter() - start) / 60.0
+            save()
+        else:
+            print(f"no weights for {best} here: IWAE not computed")
+    if runs:
+        drawn = plot(runs, args.plot)
+        columns = ["run", "estimator", "seed", "test -ELBO hard", "train -ELBO hard",
+                   "test relaxed", "minutes", "steps/s", "-log p(x) IWAE"]
+        print(table(rows(runs), columns))
+        print(summary(runs))
+        if best is not None and "iwae" in runs[best]:
+            print(f"best run {best}: -log p(x) ~ {runs[best]['iwae']:.2f} nats (IWAE, "
+                  f"{runs[best]['iwae_samples']} samples, first {runs[best]['iwae_images']} "
+                  "test images)")
+        print(f"wrote {args.output}" + (f" and {drawn}" if drawn else ""))
+    return results
+
+
+if __name__ == "__main__":
+    main()

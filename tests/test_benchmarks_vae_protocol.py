@@ -1,0 +1,91 @@
+"""benchmarks/vae_protocol.py: the schedules it builds, and that a killed
+benchmark keeps its finished runs and resumes with the next one (with a
+stand-in for training, so this takes seconds)."""
+
+import json
+import math
+
+import pytest
+
+from benchmarks import vae_protocol
+
+
+def _config(**fields):
+    return {**vae_protocol.DEFAULTS, **fields}
+
+
+def test_cosine_learning_rate_with_warmup():
+    config = _config(learning_rate=2e-3, warmup_epochs=2, epochs=10)
+    rate = vae_protocol._learning_rate(config, steps_per_epoch=100)
+    values = {step: float(rate(step)) for step in (0, 100, 200, 600, 1000)}
+    assert values[0] == pytest.approx(0.0, abs=1e-12)
+    assert values[100] == pytest.approx(1e-3)  # linear warm-up, halfway
+    assert values[200] == pytest.approx(2e-3)  # the peak
+    # Cosine from the peak to 0 over the 800 steps after the warm-up.
+    assert values[600] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert values[1000] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_constant_learning_rate():
+    assert vae_protocol._learning_rate(_config(lr_schedule="constant"), 600) == 1e-3
+    with pytest.raises(ValueError, match="lr_schedule must be"):
+        vae_protocol._learning_rate(_config(lr_schedule="step"), 600)
+
+
+def test_ema_optimizer():
+    optimizer = vae_protocol._optimizer(_config(ema=0.999), 600)
+    assert optimizer.use_ema and optimizer.ema_momentum == 0.999
+    assert not vae_protocol._optimizer(_config(), 600).use_ema
+
+
+def test_every_named_run_builds_its_model():
+    # Catches a configuration the model refuses (e.g. ReinMax below tau 1)
+    # before a long benchmark reaches it.
+    for name, config in vae_protocol.RUNS.items():
+        model = vae_protocol.build_model(config)
+        assert model.estimator == config["estimator"], name
+        assert float(model.sampler.temperature.numpy()) == pytest.approx(config["temperature"])
+
+
+def _fake_record(config):
+    return {
+        "config": config,
+        "description": vae_protocol.describe(config),
+        "test": {"hard_loss": 100.0 + config["seed"], "loss": 95.0},
+        "train": {"hard_loss": 97.0, "loss": 93.0},
+        "minutes": 1.0,
+        "fit_minutes": 0.9,
+        "steps_per_second": 100.0,
+        "curve": [[1, 0.5, 120.0], [2, 1.0, 100.0 + config["seed"]]],
+        "weights": None,
+        "finished": "now",
+    }
+
+
+def test_killed_benchmark_keeps_finished_runs_and_resumes(tmp_path, monkeypatch):
+    output, notes = tmp_path / "results.json", tmp_path / "notes.md"
+    trained = []
+
+    def fake_run(config, source, quick=False, weights_path=None, verbose=0):
+        if len(trained) == 1:
+            raise KeyboardInterrupt  # killed during the second run
+        trained.append(config["seed"])
+        return _fake_record(config)
+
+    monkeypatch.setattr(vae_protocol, "run_one", fake_run)
+    argv = ["--source", "bundled", "--runs", "best-s0", "best-s1", "--output", str(output),
+            "--plot", str(tmp_path / "curves.png"), "--no-iwae", "--notes", str(notes)]
+    with pytest.raises(KeyboardInterrupt):
+        vae_protocol.main(argv)
+    saved = json.loads(output.read_text())
+    assert list(saved["runs"]) == ["best-s0"]
+    assert len(notes.read_text().splitlines()) == 1
+
+    # Started again: best-s0 is skipped, best-s1 runs.
+    trained.clear()
+    results = vae_protocol.main(argv)
+    assert trained == [1]
+    assert list(results["runs"]) == ["best-s0", "best-s1"]
+    assert json.loads(output.read_text())["runs"]["best-s1"]["test"]["hard_loss"] == 101.0
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert "100.50 +- 0.71 over 2 seed(s)" in vae_protocol.summary(results["runs"])
