@@ -88,19 +88,24 @@ LEARNING_RATE_SCHEDULES = ("constant", "cosine")
 PRESETS = {
     # The ReinMax protocol (issue 13): the default 30 x 10 model, MNIST grey
     # levels, 160 epochs of batch 100; ReinMax at a constant temperature
-    # 1.3, Adam with a cosine decay of the learning rate from 1e-3 to 0 over
-    # the run, the test set evaluated every 10 epochs (the final evaluation
-    # always happens). Measured: see the README's "State of the art".
+    # 1.3, AdamW (decoupled weight decay 0.03, on every weight) with a cosine
+    # decay of the learning rate from 1e-3 to 0 over the run, an exponential
+    # moving average of the weights (momentum 0.999) for evaluation and the
+    # final model, the test set evaluated every 10 epochs (the final
+    # evaluation always happens). The protocol is limited by overfitting,
+    # not by optimisation: weight decay and the average gain ~0.7 nats over
+    # Adam alone. Measured: see the README's "State of the art".
     "best": {
         "estimator": "reinmax",
         "temperature": 1.3,
         "min_temperature": 1.3,
         "anneal_rate": 0.0,
-        "optimizer": "adam",
+        "optimizer": "adamw",
+        "weight_decay": 0.03,
         "learning_rate": 1e-3,
         "learning_rate_schedule": "cosine",
         "warmup_epochs": 0,
-        "ema": None,
+        "ema": 0.999,
         "batch_size": 100,
         "epochs": 160,
         "validation_freq": 10,
