@@ -58,3 +58,27 @@ def small_vae(latent_dim=4, num_categories=3, input_dim=16, units=(32,), seed=0,
         **sizes,
         seed=seed,
     )
+
+
+def interrupt_vae_run(train, config, after_epoch):
+    """Runs `train(config)` (a VAE recipe with an output folder) and stops it
+    with a KeyboardInterrupt once epoch `after_epoch` (1-based) has ended and
+    its pictures are drawn, as a Ctrl-C would: the backup then holds that
+    epoch. The plotter is restored afterwards."""
+    import pytest
+
+    from keras_gumbel.recipes import callbacks as callbacks_lib
+
+    plot = callbacks_lib.ReconstructionPlotter.on_epoch_end
+
+    def stop(self, epoch, logs=None):
+        plot(self, epoch, logs)
+        if epoch + 1 == after_epoch:
+            raise KeyboardInterrupt(f"interrupted after epoch {after_epoch}")
+
+    callbacks_lib.ReconstructionPlotter.on_epoch_end = stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(config)
+    finally:
+        callbacks_lib.ReconstructionPlotter.on_epoch_end = plot

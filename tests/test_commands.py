@@ -12,10 +12,9 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
-from keras_gumbel.recipes import callbacks as callbacks_lib
 from keras_gumbel.recipes.vae import VAEConfig, train_vae
+from tests.helpers import interrupt_vae_run
 
 BIN = os.path.dirname(sys.executable)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -199,19 +198,9 @@ def test_a_killed_run_restarted_twice_keeps_every_epochs_history(tmp_path):
     assert record["config"]["seed"] == 5
 
 
-def test_a_backup_of_another_configuration_is_refused_until_restart(tmp_path, monkeypatch):
+def test_a_backup_of_another_configuration_is_refused_until_restart(tmp_path):
     folder = tmp_path / "run"
-    plot = callbacks_lib.ReconstructionPlotter.on_epoch_end
-
-    def crash_after_epoch_2(self, epoch, logs=None):
-        plot(self, epoch, logs)
-        if epoch == 1:
-            raise KeyboardInterrupt("killed")
-
-    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", crash_after_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train_vae(_vae_config(folder))
-    monkeypatch.undo()
+    interrupt_vae_run(train_vae, _vae_config(folder), after_epoch=2)
     backup = sorted(os.listdir(folder / "backup"))
     other = command("keras-gumbel-train-vae", *VAE, "--seed", "99", "--learning-rate", "0.01",
                     "--output-dir", "run", cwd=tmp_path)

@@ -19,6 +19,7 @@ from keras_gumbel.recipes.vae import (
     learning_rate_schedule,
 )
 from tests.test_training import VAE_TINY, assert_usage_error
+from tests.helpers import interrupt_vae_run
 
 
 def test_best_preset_sets_its_values_and_overrides_win():
@@ -151,26 +152,15 @@ def test_tiny_run_with_ema_cosine_and_validation_freq(tmp_path):
 
 
 def test_resumed_ema_run_continues_the_average_and_draws_the_same_pictures(
-        tmp_path, monkeypatch):
-    from keras_gumbel.recipes import callbacks as callbacks_lib
+        tmp_path):
     from keras_gumbel.recipes.vae import train_vae
     from tests.test_training import _vae_config_args
 
     args = {**_vae_config_args(), "epochs": 8, "ema": 0.9, "validation_freq": 4,
             "learning_rate_schedule": "cosine"}
     whole = train_vae(VAEConfig(**args, output_dir=str(tmp_path / "whole")))
-    plot = callbacks_lib.ReconstructionPlotter.on_epoch_end
-
-    def crash_after_epoch_5(self, epoch, logs=None):
-        plot(self, epoch, logs)
-        if epoch == 5:
-            raise KeyboardInterrupt("killed")
-
-    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", crash_after_epoch_5)
     config = VAEConfig(**args, output_dir=str(tmp_path / "cut"))
-    with pytest.raises(KeyboardInterrupt):
-        train_vae(config)
-    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", plot)
+    interrupt_vae_run(train_vae, config, after_epoch=6)
     resumed = train_vae(config)
 
     def pictures(folder):

@@ -13,10 +13,10 @@ import tensorflow as tf
 import keras
 from keras_gumbel.cli import train_gan_main, train_vae_main
 from keras_gumbel.models import DiscreteVAE, GumbelGAN
-from keras_gumbel.recipes import callbacks as callbacks_lib
 from keras_gumbel.recipes._run import RunRefused
 from keras_gumbel.recipes.gan import GANConfig, temperature_schedule, train_gan
 from keras_gumbel.recipes.vae import VAEConfig, build_vae, train_vae
+from tests.helpers import interrupt_vae_run
 
 TINY = ["--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "64",
         "--generator-steps", "2", "--seed", "0", "--no-jit", "--verbose", "0"]
@@ -181,19 +181,9 @@ def test_vae_script_prints_the_losses(tmp_path, capsys):
     assert f"test  {result.test['loss']:>9.2f}  {result.test['hard_loss']:>9.2f}" in printed
 
 
-def test_vae_interrupted_run_resumes_from_its_backup(tmp_path, monkeypatch, capsys):
+def test_vae_interrupted_run_resumes_from_its_backup(tmp_path, capsys):
     config = VAEConfig(**{**_vae_config_args(), "epochs": 3, "output_dir": str(tmp_path)})
-    plot = callbacks_lib.ReconstructionPlotter.on_epoch_end
-
-    def crash_in_epoch_2s_end(self, epoch, logs=None):
-        plot(self, epoch, logs)
-        if epoch == 1:
-            raise KeyboardInterrupt("killed")
-
-    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", crash_in_epoch_2s_end)
-    with pytest.raises(KeyboardInterrupt):
-        train_vae(config)
-    monkeypatch.setattr(callbacks_lib.ReconstructionPlotter, "on_epoch_end", plot)
+    interrupt_vae_run(train_vae, config, after_epoch=2)
     backup = tmp_path / "backup"
     # Killed at the end of epoch 2, before its log and backup (written last).
     assert sorted(os.listdir(backup)) == [
