@@ -55,6 +55,34 @@ def test_epoch_update_changes_temperature_inside_compiled_fit(jit_compile):
     assert float(layer.temperature.numpy()) == pytest.approx(1e-3)
 
 
+class BatchLosses(keras.callbacks.Callback):
+    """The running mean loss after every batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(float(logs["loss"]))
+
+
+def test_batch_update_is_seen_by_the_next_compiled_step():
+    # The default jit_compile (XLA on JAX) keeps the model's state between
+    # steps; the value assigned before a step must be the one it uses.
+    model, layer = build(jit_compile="auto")
+    schedule = lambda step: 100.0 if step % 4 < 2 else 1e-3  # noqa: E731
+    losses = BatchLosses()
+    history = model.fit(
+        X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[TemperatureScheduler(schedule), losses]
+    )
+    # Per-step max-prob: ~0.2 at tau = 100, ~1 at tau = 1e-3; logs hold the
+    # running mean over the epoch's steps: 0.2, 0.2, 0.47, 0.6.
+    expected = np.array([0.2, 0.2, (0.4 + 1) / 3, (0.4 + 2) / 4] * 2)
+    np.testing.assert_allclose(losses.losses, expected, atol=0.03)
+    assert history.history["temperature"] == [1e-3, 1e-3]
+    assert float(layer.temperature.numpy()) == pytest.approx(1e-3)
+
+
 def test_batch_update_counts_global_steps_across_epochs():
     model, layer = build(nested=True)
     recorder = Recorder(LinearDecay(1.0, 0.5, steps=STEPS * 3))
