@@ -1,4 +1,4 @@
-"""The experiment behind `keras_gumbel.ops._xla_uniform`: XLA on CPU, Threefry
+"""The experiment behind `keras_gumbel._random.xla_uniform`: XLA on CPU, Threefry
 uniforms drawn as 32-bit words (TensorFlow's float32 draw) or as 64-bit
 words (ours), alone and fused into their consumers, and the layer's forward
 + backward with either draw against the layer without XLA.
@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from benchmarks.common import interleaved, table
 from keras_gumbel import GumbelSoftmax
-from keras_gumbel import ops as gumbel_ops
+from keras_gumbel import _random
 
 TINY = float(np.finfo("float32").tiny)
 
@@ -42,7 +42,7 @@ def cases(shape):
         return tf.function(fn, jit_compile=True)
 
     fns = {}
-    for bits, draw in (("32", uniform_32), ("64", gumbel_ops._xla_uniform)):
+    for bits, draw in (("32", uniform_32), ("64", _random.xla_uniform)):
         fns[f"noise_{bits}"] = xla(lambda d=draw: noise(d))
         fns[f"logits_plus_noise_{bits}"] = xla(lambda d=draw: logits + noise(d))
         fns[f"softmax_over_temperature_{bits}"] = xla(
@@ -59,13 +59,13 @@ def cases(shape):
 
         compiled = tf.function(step, jit_compile=jit_compile)
         if draw is not None:
-            with mock.patch.object(gumbel_ops, "_xla_uniform", draw):
+            with mock.patch.object(_random, "xla_uniform", draw):
                 compiled()  # traced with this draw
         return compiled
 
     fns["layer_forward_backward"] = layer_step(False)
     fns["layer_forward_backward_xla_32"] = layer_step(True, uniform_32)
-    fns["layer_forward_backward_xla_64"] = layer_step(True, gumbel_ops._xla_uniform)
+    fns["layer_forward_backward_xla_64"] = layer_step(True, _random.xla_uniform)
     return fns
 
 

@@ -13,6 +13,7 @@ import math
 import numbers
 
 __all__ = [
+    "check_axis",
     "check_bool",
     "check_choice",
     "check_int",
@@ -43,18 +44,30 @@ def check_bool(value, name):
 
 
 def check_int(value, name, minimum=1, maximum=None):
-    """`value` as an `int`, if it is an integer (not a bool) in `[minimum, maximum]`."""
+    """`value` as an `int`, if it is an integer (not a bool) in `[minimum, maximum]`
+    (`minimum=None`: no lower bound)."""
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Integral)
-        or value < minimum
+        or (minimum is not None and value < minimum)
         or (maximum is not None and value > maximum)
     ):
-        allowed = f"an integer >= {minimum}"
-        if maximum is not None:
+        if minimum is None:
+            allowed = "an integer" if maximum is None else f"an integer <= {maximum}"
+        elif maximum is None:
+            allowed = f"an integer >= {minimum}"
+        else:
             allowed = f"an integer in [{minimum}, {maximum}]"
         fail(name, allowed, value)
     return int(value)
+
+
+def check_axis(value, rank, name="axis"):
+    """`value` as an axis in `[0, rank)`, if it is an integer in `[-rank, rank)`
+    (an axis of a tensor of rank `rank`, counted from the end when negative)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not -rank <= value < rank:
+        fail(name, f"an integer in [{-rank}, {rank}) for inputs of rank {rank}", value)
+    return int(value) % rank
 
 
 def check_optional_int(value, name, minimum=1):

@@ -5,7 +5,9 @@ import os
 
 import keras
 
+from keras_gumbel import _checks, _compat
 from keras_gumbel import schedules as schedules_lib
+from keras_gumbel.layers import _RelaxedSampler
 
 __all__ = [
     "ProbabilityHistory",
@@ -17,26 +19,36 @@ __all__ = [
 UPDATES = ("batch", "epoch")
 
 
-def _has_temperature(layer):
+def find_temperature_layers(model):
+    """Every sampling layer of `model`: the instances of `GumbelSoftmax`,
+    `RelaxedBernoulli` and their subclasses, in sub-models and nested layers
+    too, each once."""
+    return [layer for layer in _compat.flatten_layers(model) if isinstance(layer, _RelaxedSampler)]
+
+
+def _holds_temperature(layer):
     return isinstance(getattr(layer, "temperature", None), keras.Variable)
 
 
-def find_temperature_layers(model):
-    """Every layer of `model` (sub-models and nested layers included) that
-    holds a `temperature` variable, such as `GumbelSoftmax`."""
-    return [
-        layer
-        for layer in model._flatten_layers(include_self=False, recursive=True)
-        if _has_temperature(layer)
-    ]
+def _as_number(value):
+    # A schedule may return a scalar tensor or NumPy value: read it.
+    if getattr(value, "shape", None) != ():
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
 
 
 class TemperatureScheduler(keras.callbacks.Callback):
-    """Anneals the temperature of `GumbelSoftmax` layers during `fit`.
+    """Anneals the temperature of the sampling layers during `fit`.
 
     At every training step (`update="batch"`) or epoch (`update="epoch"`) it
-    computes `schedule(t)` and assigns it to each layer's `temperature`
-    variable, which a compiled (or XLA) train function reads on every call.
+    computes `schedule(t)` and assigns it to the `temperature` variable of
+    each target, which a compiled (or XLA) train function reads on every
+    call. The targets are found by type: every `GumbelSoftmax`,
+    `RelaxedBernoulli` or subclass in the model, sub-models included. A
+    variable that several targets share is assigned once per update.
 
     With `update="batch"`, `t` is the global training step: the model
     optimizer's `iterations`, read at the start of each epoch and advanced
@@ -45,13 +57,22 @@ class TemperatureScheduler(keras.callbacks.Callback):
     `keras.callbacks.BackupAndRestore` restore the optimizer's step count.
     With `steps_per_execution > 1` the value changes once per execution.
 
+    The value is assigned at the start of every epoch whatever the variable
+    holds (a manual assign, a reload or a restored backup is overwritten by
+    the schedule); within an epoch it is assigned when it changes.
+
+    A schedule value that is not a finite number > 0 stops training with a
+    `ValueError` that names the step and the value, before it reaches the
+    variables: the last good temperature stays in place.
+
     The temperature is written into `logs["temperature"]`, so `History`,
     the progress bar and TensorBoard show it.
 
     Args:
-        schedule: a callable `step -> float` (see `keras_gumbel.schedules`).
-        layers: the layers to anneal; `None` finds every layer of the model
-            with a `temperature` variable (sub-models included).
+        schedule: a callable `step -> float` (see `keras_gumbel.schedules`),
+            a number, or a serialized schedule.
+        layers: the layers to anneal, each holding a `temperature` variable;
+            `None` finds every sampling layer of the model.
         update: `"batch"` (global steps) or `"epoch"` (epochs).
         verbose: 1 prints the temperature at the start of every epoch.
 
@@ -64,12 +85,20 @@ class TemperatureScheduler(keras.callbacks.Callback):
     def __init__(self, schedule, layers=None, update="batch", verbose=0):
         super().__init__()
         self.schedule = schedules_lib.get(schedule)
-        if update not in UPDATES:
-            raise ValueError(f"update must be one of {UPDATES}, received update={update!r}")
-        self.update = update
-        self.verbose = verbose
-        self._requested_layers = None if layers is None else list(layers)
+        self.update = _checks.check_choice(update, "update", UPDATES)
+        self.verbose = _checks.check_int(verbose, "verbose", minimum=0)
+        if layers is not None:
+            layers = list(layers)
+            if not layers or not all(_holds_temperature(layer) for layer in layers):
+                _checks.fail(
+                    "layers",
+                    "None or a non-empty list of layers that hold a `temperature` "
+                    "variable (GumbelSoftmax and RelaxedBernoulli do)",
+                    layers,
+                )
+        self._requested_layers = layers
         self.layers = []
+        self.temperatures = []
         self._epoch_start_step = 0
         self._value = None
 
@@ -79,18 +108,12 @@ class TemperatureScheduler(keras.callbacks.Callback):
             layers = find_temperature_layers(model)
             if not layers:
                 raise ValueError(
-                    "TemperatureScheduler found no layer with a temperature "
-                    "(such as keras_gumbel.GumbelSoftmax) in model "
-                    f"{model.name!r}; pass layers=[...] explicitly"
+                    "TemperatureScheduler found no sampling layer "
+                    "(keras_gumbel.GumbelSoftmax, RelaxedBernoulli or a subclass) "
+                    f"in model {model.name!r}; pass layers=[...] explicitly"
                 )
         else:
             layers = self._requested_layers
-            wrong = [layer for layer in layers if not _has_temperature(layer)]
-            if wrong:
-                raise ValueError(
-                    "layers must hold a `temperature` variable (GumbelSoftmax "
-                    f"and RelaxedBernoulli do), received layers={wrong!r}"
-                )
         trainable = [layer.name for layer in layers if layer.temperature.trainable]
         if trainable:
             raise ValueError(
@@ -98,6 +121,9 @@ class TemperatureScheduler(keras.callbacks.Callback):
                 f"(layers {trainable} have trainable_temperature=True)"
             )
         self.layers = layers
+        # One entry per variable: layers (or a model's property and its
+        # layer) that share a variable get one assignment per update.
+        self.temperatures = list({id(layer.temperature): layer.temperature for layer in layers}.values())
 
     def _optimizer_step(self):
         iterations = getattr(getattr(self.model, "optimizer", None), "iterations", None)
@@ -109,21 +135,30 @@ class TemperatureScheduler(keras.callbacks.Callback):
             )
         return int(keras.ops.convert_to_numpy(iterations))
 
-    def _set(self, step):
-        value = float(self.schedule(step))
-        if value != self._value:
-            for layer in self.layers:
-                layer.temperature.assign(value)
+    def _set(self, step, force=False):
+        unit = "epoch" if self.update == "epoch" else "step"
+        value = self.schedule(step)
+        try:
+            value = _checks.check_temperature(_as_number(value), f"schedule({unit}={step})")
+        except ValueError as error:
+            raise ValueError(f"TemperatureScheduler: {error}") from None
+        if force or value != self._value:
+            for variable in self.temperatures:
+                variable.assign(value)
             self._value = value
+
+    def on_train_begin(self, logs=None):
+        # Nothing carries over from an earlier fit: the first epoch assigns.
+        self._value = None
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.update == "epoch":
-            self._set(epoch)
+            self._set(epoch, force=True)
         else:
             # Read here rather than in on_train_begin: a BackupAndRestore
             # placed after this callback restores the step count there.
             self._epoch_start_step = self._optimizer_step()
-            self._set(self._epoch_start_step)
+            self._set(self._epoch_start_step, force=True)
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: TemperatureScheduler set temperature to {self._value:.6g}.")
 

@@ -32,6 +32,8 @@ import warnings
 import keras
 import tensorflow as tf
 
+from keras_gumbel._random import replica_seed  # re-exported; the fold-in lives in _random
+
 __all__ = [
     "COLLECTIVE_TIMEOUT",
     "STRATEGIES",
@@ -253,21 +255,6 @@ def step_logs(logs):
         name: keras.ops.reshape(value, (1,)) if len(value.shape) == 0 else value
         for name, value in logs.items()
     }
-
-
-def replica_seed(seed):
-    """Folds the replica's index into a stateless seed `[2]` (int32 or int64).
-
-    `seed` unchanged with one replica; under a strategy with several, replica
-    `r` gets `tf.random.experimental.stateless_fold_in(seed, r)`: a distinct,
-    reproducible seed per replica, so replicas that share one `SeedGenerator`
-    state draw different noise.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return seed
-    replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
-    return tf.random.experimental.stateless_fold_in(seed, replica, alg="philox")
 
 
 def is_chief():

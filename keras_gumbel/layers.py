@@ -1,9 +1,9 @@
 """Keras layers that sample relaxed categorical and binary variables."""
 
 import keras
-import tensorflow_probability as tfp
 from keras import ops
 
+from keras_gumbel import _checks
 from keras_gumbel import ops as gumbel_ops
 
 __all__ = ["GumbelSoftmax", "MinValue", "RelaxedBernoulli"]
@@ -44,29 +44,15 @@ class _RelaxedSampler(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.initial_temperature = gumbel_ops.validate_temperature(temperature)
-        self.min_temperature = gumbel_ops.validate_temperature(
-            min_temperature, "min_temperature"
+        self.initial_temperature = _checks.check_temperature(temperature)
+        self.min_temperature = _checks.check_temperature(min_temperature, "min_temperature")
+        self.hard = _checks.check_bool(hard, "hard")
+        self.inference = _checks.check_choice(inference, "inference", INFERENCE_MODES)
+        self.trainable_temperature = _checks.check_bool(
+            trainable_temperature, "trainable_temperature"
         )
-        if not isinstance(hard, bool):
-            raise ValueError(f"hard must be True or False, received hard={hard!r}")
-        self.hard = hard
-        if inference not in INFERENCE_MODES:
-            raise ValueError(
-                f"inference must be one of {INFERENCE_MODES}, received "
-                f"inference={inference!r}"
-            )
-        self.inference = inference
-        if not isinstance(trainable_temperature, bool):
-            raise ValueError(
-                "trainable_temperature must be True or False, received "
-                f"trainable_temperature={trainable_temperature!r}"
-            )
-        self.trainable_temperature = trainable_temperature
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be None or an integer, received seed={seed!r}")
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed = _checks.check_seed(seed)
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
         # The temperature is created eagerly (not in build) so a callback can
         # assign it before the layer has seen data. It stays float32 under
         # mixed precision (autocast=False).
@@ -222,17 +208,11 @@ class GumbelSoftmax(_RelaxedSampler):
                     "estimator='reinmax' sends no gradient to the temperature, "
                     "so it cannot be learned; received trainable_temperature=True"
                 )
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an integer, received axis={axis!r}")
-        self.axis = axis
+        self.axis = _checks.check_int(axis, "axis", minimum=None)
 
     def build(self, input_shape):
-        rank = len(input_shape)
-        if not -rank <= self.axis < rank:
-            raise ValueError(
-                f"axis must be in [{-rank}, {rank}) for inputs of rank {rank}, "
-                f"received axis={self.axis}"
-            )
+        # The axis is known to be an integer; only now is the rank known.
+        _checks.check_axis(self.axis, len(input_shape))
         if input_shape[self.axis] is None:
             raise ValueError(
                 f"the categories axis ({self.axis}) of the input must have a "
@@ -243,6 +223,8 @@ class GumbelSoftmax(_RelaxedSampler):
         """`tfp.distributions.RelaxedOneHotCategorical` at the current
         temperature, the distribution `call` samples in training (its
         categories on the last axis)."""
+        import tensorflow_probability as tfp  # loaded on first use only
+
         logits = self._distribution_logits(logits)
         if self.axis not in (-1, len(logits.shape) - 1):
             logits = ops.moveaxis(logits, self.axis, -1)
@@ -251,17 +233,22 @@ class GumbelSoftmax(_RelaxedSampler):
         )
 
     def _sample(self, inputs):
-        return gumbel_ops.gumbel_softmax(
+        # The arguments were checked in __init__ and build: the unchecked op.
+        temperature = self.temperature
+        if self.estimator == "reinmax":
+            # A schedule may have assigned the variable a value below 1.
+            temperature = gumbel_ops.check_reinmax_temperature(temperature)
+        return gumbel_ops._gumbel_softmax(
             inputs,
-            self.temperature,
-            axis=self.axis,
-            seed=self.seed_generator,
-            estimator=self.estimator,
-            samples=self.samples,
+            temperature,
+            self.axis % len(inputs.shape),
+            self.seed_generator,
+            self.estimator,
+            self.samples,
         )
 
     def _argmax(self, inputs):
-        return gumbel_ops.one_hot_argmax(inputs, self.axis)
+        return gumbel_ops._one_hot_argmax(inputs, self.axis % len(inputs.shape))
 
     def _softmax(self, inputs):
         return ops.softmax(self._scaled(inputs), axis=self.axis)
@@ -317,15 +304,15 @@ class RelaxedBernoulli(_RelaxedSampler):
     def distribution(self, logits):
         """`tfp.distributions.RelaxedBernoulli` at the current temperature,
         the distribution `call` samples in training."""
+        import tensorflow_probability as tfp  # loaded on first use only
+
         logits = self._distribution_logits(logits)
         return tfp.distributions.RelaxedBernoulli(
             ops.cast(self.temperature, logits.dtype), logits=logits
         )
 
     def _sample(self, inputs):
-        return gumbel_ops.relaxed_bernoulli(
-            inputs, self.temperature, hard=self.hard, seed=self.seed_generator
-        )
+        return gumbel_ops._relaxed_bernoulli(inputs, self.temperature, self.hard, self.seed_generator)
 
     def _argmax(self, inputs):
         return ops.cast(inputs > 0, inputs.dtype)

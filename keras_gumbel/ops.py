@@ -24,16 +24,14 @@ References:
     https://arxiv.org/abs/2206.07235
 """
 
-import math
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
-from tensorflow.python.ops import control_flow_util
 
-from keras_gumbel.distribute import replica_seed
+from keras_gumbel import _checks
+from keras_gumbel._compat import in_xla_context
+from keras_gumbel._random import rng_alg, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
@@ -64,18 +62,12 @@ GAP = 1.0
 _LOW_PRECISION = ("float16", "bfloat16")
 
 
-def validate_temperature(value, name="temperature"):
-    """Returns `value` as a float, or raises if it is not a finite number > 0."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"{name} must be a finite number > 0, received {name}={value!r}"
-        )
-    return float(value)
+# Kept under its old name for the demos: `_checks.check_temperature`.
+validate_temperature = _checks.check_temperature
+
+
+def _is_tensor(value):
+    return tf.is_tensor(value) or isinstance(value, keras.Variable)
 
 
 def _float_dtype(x, name):
@@ -95,113 +87,17 @@ def _compute_dtype(dtype):
 
 
 def _check_axis(logits, axis):
-    rank = len(logits.shape)
-    if not isinstance(axis, numbers.Integral) or not -rank <= axis < rank:
-        raise ValueError(
-            f"axis must be an integer in [{-rank}, {rank}) for logits of "
-            f"rank {rank}, received axis={axis!r}"
-        )
+    axis = _checks.check_axis(axis, len(logits.shape))
     if logits.shape[axis] is None:
         raise ValueError(
             f"the number of categories (logits.shape[{axis}]) must be known, "
             f"received logits of shape {tuple(logits.shape)}"
         )
-    return int(axis) % rank
-
-
-def _in_xla_context():
-    return control_flow_util.GraphOrParentsInXlaContext(
-        tf.compat.v1.get_default_graph()
-    )
-
-
-def stateless_seed(seed):
-    """Turns any accepted `seed` into a stateless seed: an int32 tensor `[2]`.
-
-    A `keras.random.SeedGenerator` advances its state, so successive calls
-    draw new noise; the same initial seed replays the same sequence. Under a
-    `tf.distribute` strategy with several replicas its state is the same on
-    every replica, so the replica's index is folded into it
-    (`keras_gumbel.distribute.replica_seed`): each replica draws different
-    noise, reproducibly.
-    """
-    if isinstance(seed, keras.random.SeedGenerator):
-        seed = replica_seed(tf.convert_to_tensor(seed.next()))
-    elif seed is None:
-        return tf.random.uniform([2], maxval=tf.int32.max, dtype=tf.int32)
-    elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        seed = [int(seed), 0]
-    elif not tf.is_tensor(seed) and not isinstance(seed, (list, tuple, np.ndarray)):
-        raise ValueError(
-            "seed must be None, an integer, a keras.random.SeedGenerator or "
-            f"a stateless seed of shape [2], received seed={seed!r}"
-        )
-    seed = tf.convert_to_tensor(seed)
-    if seed.shape.rank != 1 or seed.shape[0] != 2 or not seed.dtype.is_integer:
-        raise ValueError(
-            "a stateless seed must be an integer tensor of shape [2], received "
-            f"seed of dtype {seed.dtype.name} and shape {seed.shape}"
-        )
-    if seed.dtype != tf.int32:
-        # XLA wants int32 seeds; SeedGenerator keeps an int64 state.
-        seed = tf.cast(tf.math.floormod(seed, tf.int32.max), tf.int32)
-    return seed
-
-
-def _uniform(shape, seed, dtype):
-    """Uniform noise on [tiny, 1): log(0) can never happen.
-
-    The random algorithm is chosen by context. Outside XLA it is
-    "auto_select" (Philox on CPU and GPU), the generator TFP and Keras use,
-    so a stateless seed reproduces TFP's samples exactly; naming "philox"
-    draws the same numbers through 40 more graph nodes per call. Inside an
-    XLA cluster Philox compiles to a generator about 100x slower on CPU,
-    whereas Threefry is fast there (and is not implemented outside XLA); see
-    `_xla_uniform` for how it is drawn.
-    """
-    dtype = keras.backend.standardize_dtype(dtype)
-    seed = stateless_seed(seed)
-    tiny = np.finfo(dtype).tiny
-    if _in_xla_context():
-        return _xla_uniform(shape, seed, dtype, tiny)
-    return tf.random.stateless_uniform(
-        shape, seed=seed, minval=tiny, maxval=1.0, dtype=dtype, alg="auto_select"
-    )
-
-
-def _xla_uniform(shape, seed, dtype, tiny):
-    """Threefry uniform noise on [tiny, 1) for XLA, from 64-bit words.
-
-    XLA's Threefry makes two 32-bit words per block and interleaves them with
-    a concatenate; once XLA fuses that into a consumer of another shape (the
-    division by a temperature variable, the sigmoid of a relaxed Bernoulli)
-    the fused kernel runs 3-4x slower than the generator alone (measured on
-    CPU, TF 2.21: the reason `jit_compile=True` made the layer 1.3-4.6x
-    slower than without XLA). A 64-bit draw is one block per element with
-    no concatenate and fuses cheaply. float32 takes the top 23 bits
-    as its mantissa, exactly as TensorFlow builds a float32 uniform from
-    32 random bits: `u = bitcast(0x3F800000 | m) - 1` in [0, 1 - 2^-23].
-    """
-    if dtype == "float64":
-        return tf.random.stateless_uniform(
-            shape, seed=seed, minval=tiny, maxval=1.0, dtype=dtype, alg="threefry"
-        )
-    bits = tf.random.stateless_uniform(
-        shape, seed=seed, minval=None, maxval=None, dtype=tf.uint64, alg="threefry"
-    )
-    mantissa = tf.cast(tf.bitwise.right_shift(bits, tf.constant(41, tf.uint64)), tf.uint32)
-    one = tf.constant(0x3F800000, tf.uint32)
-    u = tf.bitcast(tf.bitwise.bitwise_or(mantissa, one), tf.float32) - 1.0
-    # As tf.random.stateless_uniform's `u * (maxval - minval) + minval`.
-    return tf.cast(u + tiny, dtype)
-
-
-def _rng_alg():
-    return "threefry" if _in_xla_context() else "philox"
+    return axis
 
 
 def _gumbel(shape, seed, dtype):
-    return -ops.log(-ops.log(_uniform(shape, seed, dtype)))
+    return -ops.log(-ops.log(uniform(shape, seed, dtype)))
 
 
 def sample_gumbel(shape, seed=None, dtype="float32"):
@@ -228,7 +124,10 @@ def sample_gumbel(shape, seed=None, dtype="float32"):
 def one_hot_argmax(x, axis=-1):
     """The exact one-hot of `argmax(x)` along `axis`: one 1 per row, ties
     going to the first maximum, in the dtype of `x`."""
-    axis = _check_axis(x, axis)
+    return _one_hot_argmax(x, _check_axis(x, axis))
+
+
+def _one_hot_argmax(x, axis):
     depth = x.shape[axis]
     return ops.one_hot(ops.argmax(x, axis=axis), depth, axis=axis, dtype=x.dtype)
 
@@ -240,21 +139,12 @@ def _straight_through(hard, soft):
     return hard + (soft - ops.stop_gradient(soft))
 
 
-def _check_hard(hard):
-    if not isinstance(hard, bool):
-        raise ValueError(f"hard must be True or False, received hard={hard!r}")
-
-
 def resolve_estimator(estimator, hard):
     """The estimator named by the (`estimator`, `hard`) pair, checked."""
-    _check_hard(hard)
+    _checks.check_bool(hard, "hard")
     if estimator is None:
         return "straight_through" if hard else "relaxed"
-    if estimator not in ESTIMATORS:
-        raise ValueError(
-            f"estimator must be one of {ESTIMATORS}, received "
-            f"estimator={estimator!r}"
-        )
+    _checks.check_choice(estimator, "estimator", ESTIMATORS)
     if hard and estimator == "relaxed":
         raise ValueError(
             "hard=True asks for exact one-hot samples, which the 'relaxed' "
@@ -334,14 +224,23 @@ def gumbel_softmax(
         A tensor of the shape and dtype of `logits`.
     """
     logits = ops.convert_to_tensor(logits)
-    dtype = _float_dtype(logits, "logits")
+    _float_dtype(logits, "logits")
     axis = _check_axis(logits, axis)
     estimator = resolve_estimator(estimator, hard)
-    if not (tf.is_tensor(temperature) or isinstance(temperature, keras.Variable)):
-        validate_temperature(temperature)
+    if not _is_tensor(temperature):
+        _checks.check_temperature(temperature)
     samples = validate_samples(samples, estimator)
     if estimator == "reinmax":
         temperature = check_reinmax_temperature(temperature)
+    return _gumbel_softmax(logits, temperature, axis, seed, estimator, samples)
+
+
+def _gumbel_softmax(logits, temperature, axis, seed, estimator, samples):
+    """`gumbel_softmax` on checked arguments: float `logits`, `axis` in
+    `[0, rank)`, a resolved `estimator`, `samples` valid for it, and a
+    temperature already checked (and asserted >= 1 for ReinMax).
+    The layers call it directly, having checked their arguments once."""
+    dtype = keras.backend.standardize_dtype(logits.dtype)
     compute = _compute_dtype(dtype)
     x = ops.cast(logits, compute)
     trainable = getattr(temperature, "trainable", False)
@@ -349,7 +248,7 @@ def gumbel_softmax(
     seed = stateless_seed(seed)
     noisy = x + _gumbel(ops.shape(x), seed, compute)
     if estimator in ("reinmax", "gapped_straight_through"):
-        hard = one_hot_argmax(ops.stop_gradient(noisy), axis)
+        hard = _one_hot_argmax(ops.stop_gradient(noisy), axis)
         if estimator == "reinmax":
             surrogate = _reinmax_surrogate(x, hard, temperature, axis)
         else:
@@ -358,7 +257,7 @@ def gumbel_softmax(
     soft = ops.softmax(_over_temperature(noisy, temperature, trainable), axis=axis)
     if estimator == "relaxed":
         return ops.cast(soft, dtype)
-    hard = one_hot_argmax(soft, axis)
+    hard = _one_hot_argmax(soft, axis)
     if samples > 1:
         soft = _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, samples)
     return ops.cast(_straight_through(hard, soft), dtype)
@@ -396,23 +295,20 @@ def gumbel_max(logits, axis=-1, seed=None):
     axis = _check_axis(logits, axis)
     x = ops.cast(logits, _compute_dtype(dtype))
     noisy = x + _gumbel(ops.shape(x), seed, x.dtype)
-    return ops.cast(one_hot_argmax(ops.stop_gradient(noisy), axis), dtype)
+    return ops.cast(_one_hot_argmax(ops.stop_gradient(noisy), axis), dtype)
 
 
 def validate_samples(samples, estimator):
     """Returns `samples` as an int, or raises: an integer >= 1, and > 1 only
     for the `"gumbel_rao"` estimator, the one that averages several draws."""
-    if isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1:
-        raise ValueError(
-            f"samples must be an integer >= 1, received samples={samples!r}"
-        )
+    samples = _checks.check_int(samples, "samples")
     if samples > 1 and estimator != "gumbel_rao":
         raise ValueError(
             "samples > 1 is the number of Gumbel-Rao draws, which only "
             f"estimator='gumbel_rao' takes; received samples={samples!r}, "
             f"estimator={estimator!r}"
         )
-    return int(samples)
+    return samples
 
 
 def check_reinmax_temperature(temperature, name="temperature"):
@@ -430,9 +326,9 @@ def check_reinmax_temperature(temperature, name="temperature"):
         `temperature`, or in a traced graph the tensor that carries the
         assertion.
     """
-    is_tensor = tf.is_tensor(temperature) or isinstance(temperature, keras.Variable)
+    is_tensor = _is_tensor(temperature)
     if is_tensor and not tf.executing_eagerly():
-        if _in_xla_context():
+        if in_xla_context():
             return temperature
         temperature = tf.convert_to_tensor(temperature)
         check = tf.debugging.assert_greater_equal(
@@ -464,7 +360,7 @@ def _conditional_gumbel(x, hard, axis, seed, samples):
         A tensor of shape `[samples] + x.shape`: the noise `G`, not `x + G`.
     """
     shape = (samples,) + tuple(ops.shape(x))
-    log_e = ops.log(-ops.log(_uniform(shape, seed, x.dtype)))
+    log_e = ops.log(-ops.log(uniform(shape, seed, x.dtype)))
     chosen = hard > 0
     log_e_chosen = ops.sum(ops.where(chosen, log_e, 0.0), axis=axis + 1, keepdims=True)
     log_z = ops.logsumexp(x, axis=axis, keepdims=True)
@@ -476,7 +372,7 @@ def _conditional_gumbel(x, hard, axis, seed, samples):
 def _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, samples):
     # The forward pass's own relaxed sample `soft` is one conditional draw;
     # the other samples - 1 come from a seed split off the forward seed.
-    extra_seed = tf.random.experimental.stateless_split(seed, 1, alg=_rng_alg())[0]
+    extra_seed = tf.random.experimental.stateless_split(seed, 1, alg=rng_alg())[0]
     noise = _conditional_gumbel(ops.stop_gradient(x), hard, axis, extra_seed, samples - 1)
     scaled = _over_temperature(ops.expand_dims(x, 0) + noise, temperature, trainable)
     more = ops.softmax(scaled, axis=axis + 1)
@@ -515,7 +411,7 @@ def _gapped_surrogate(x, hard, temperature, trainable, axis):
 
 
 def _logistic(shape, seed, dtype):
-    u = _uniform(shape, seed, dtype)
+    u = uniform(shape, seed, dtype)
     return ops.log(u) - ops.log1p(-u)
 
 
@@ -549,10 +445,16 @@ def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
         A tensor of the shape and dtype of `logits`.
     """
     logits = ops.convert_to_tensor(logits)
-    dtype = _float_dtype(logits, "logits")
-    _check_hard(hard)
-    if not (tf.is_tensor(temperature) or isinstance(temperature, keras.Variable)):
-        validate_temperature(temperature)
+    _float_dtype(logits, "logits")
+    _checks.check_bool(hard, "hard")
+    if not _is_tensor(temperature):
+        _checks.check_temperature(temperature)
+    return _relaxed_bernoulli(logits, temperature, hard, seed)
+
+
+def _relaxed_bernoulli(logits, temperature, hard, seed):
+    """`relaxed_bernoulli` on checked arguments (the layer calls it directly)."""
+    dtype = keras.backend.standardize_dtype(logits.dtype)
     compute = _compute_dtype(dtype)
     x = ops.cast(logits, compute)
     trainable = getattr(temperature, "trainable", False)

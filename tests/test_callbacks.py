@@ -1,9 +1,12 @@
+from unittest import mock
+
 import numpy as np
 import pytest
 
 import keras
-from keras_gumbel import GumbelSoftmax, TemperatureScheduler
-from keras_gumbel.schedules import ExponentialDecay, LinearDecay
+from keras_gumbel import GumbelSoftmax, RelaxedBernoulli, TemperatureScheduler
+from keras_gumbel.callbacks import find_temperature_layers
+from keras_gumbel.schedules import Constant, ExponentialDecay, LinearDecay
 
 STEPS = 4  # batches per epoch
 X = np.random.default_rng(0).normal(size=(STEPS * 8, 6)).astype("float32")
@@ -101,8 +104,130 @@ def test_finds_layers_in_sub_models_and_refuses_models_without_one():
     callback.set_model(model)
     assert callback.layers == [layer]
     plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    with pytest.raises(ValueError, match="found no layer with a temperature"):
+    with pytest.raises(ValueError, match="found no sampling layer .*in model 'sequential'"):
         TemperatureScheduler(1.0).set_model(plain)
+
+
+class Sharper(GumbelSoftmax):
+    """A subclass of a sampling layer: found like its base."""
+
+
+class NotASampler(keras.layers.Layer):
+    """Holds a `temperature` variable but is no sampling layer: not a target."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = self.add_weight(shape=(), initializer="ones", trainable=False, name="temperature")
+
+    def call(self, x):
+        return x / self.temperature
+
+
+class Generator(keras.Model):
+    """As keras_gumbel.models.CategoricalGenerator: a model whose
+    `temperature` property exposes its sampling layer's variable."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(10)
+        self.reshape = keras.layers.Reshape((2, 5))
+        self.sampler = GumbelSoftmax(temperature=1.0, seed=0)
+
+    @property
+    def temperature(self):
+        return self.sampler.temperature
+
+    def call(self, x, training=None):
+        return self.sampler(self.reshape(self.dense(x)), training=training)
+
+
+def test_finds_targets_by_type_in_sub_models_and_attributes():
+    inputs = keras.Input((6,))
+    x = keras.layers.Reshape((2, 5))(keras.layers.Dense(10)(inputs))
+    subclass, bernoulli, other = Sharper(seed=1), RelaxedBernoulli(seed=2), NotASampler()
+    inner = keras.Sequential([subclass], name="inner")
+    generator = Generator()
+    outputs = [inner(x), bernoulli(other(x)), generator(inputs)]
+    model = keras.Model(inputs, outputs)
+    found = find_temperature_layers(model)
+    assert {id(layer) for layer in found} == {id(subclass), id(bernoulli), id(generator.sampler)}
+    assert len(found) == 3  # the generator (a model with a temperature) is not a target
+
+
+def count_assigns(variables):
+    """Patches `assign` of the variables' class; returns {id: count}."""
+    counts = {id(v): 0 for v in variables}
+    original = type(variables[0]).assign
+
+    def assign(self, value):
+        if id(self) in counts:
+            counts[id(self)] += 1
+        return original(self, value)
+
+    return counts, mock.patch.object(type(variables[0]), "assign", assign)
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_a_shared_temperature_variable_is_assigned_once_per_update(explicit):
+    # A GumbelGAN-like model: the generator's property and its layer expose
+    # one variable, which the scheduler must assign once per update.
+    generator = Generator()
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, generator(inputs))
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=max_prob_loss)
+    layers = [generator, generator.sampler] if explicit else None
+    schedule = LinearDecay(1.0, 0.5, steps=STEPS * 2)
+    callback = TemperatureScheduler(schedule, layers=layers)
+    counts, patch = count_assigns([generator.sampler.temperature])
+    with patch:
+        model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+    assert len(callback.temperatures) == 1
+    # Each epoch assigns at its start, then at every batch whose value is
+    # new: the schedule changes at every step but the first of each epoch.
+    assert counts[id(generator.sampler.temperature)] == 2 * STEPS
+    assert float(generator.temperature.numpy()) == pytest.approx(schedule(2 * STEPS - 1))
+
+
+def test_bad_schedule_value_is_refused_and_the_last_good_one_kept():
+    model, layer = build()
+    schedule = lambda step: 0.5 if step < 6 else -0.2  # noqa: E731
+    match = r"TemperatureScheduler: schedule\(step=6\) must be a finite number > 0, received schedule\(step=6\)=-0.2"
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, Y, batch_size=8, epochs=3, verbose=0, callbacks=[TemperatureScheduler(schedule)])
+    assert float(layer.temperature.numpy()) == 0.5
+    assert int(model.optimizer.iterations.numpy()) == 6  # stopped before step 6 ran
+    for bad in (float("nan"), float("inf"), 0.0, "0.5", None):
+        model, layer = build()
+        callback = TemperatureScheduler(lambda epoch, bad=bad: 0.25 if epoch == 0 else bad, update="epoch")
+        with pytest.raises(ValueError, match=r"schedule\(epoch=1\) must be a finite number > 0"):
+            model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+        assert float(layer.temperature.numpy()) == 0.25
+
+
+def test_schedule_may_return_a_scalar_tensor_or_numpy_value():
+    for value in (keras.ops.convert_to_tensor(0.375), np.float32(0.375), np.array(0.375)):
+        model, layer = build()
+        history = model.fit(
+            X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[TemperatureScheduler(lambda step, v=value: v)]
+        )
+        assert history.history["temperature"] == [0.375]
+        assert float(layer.temperature.numpy()) == 0.375
+
+
+@pytest.mark.parametrize("update", ["batch", "epoch"])
+def test_no_stale_value_after_a_manual_assign_between_fits(update):
+    model, layer = build()
+    callback = TemperatureScheduler(Constant(0.5), update=update)
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    assert float(layer.temperature.numpy()) == 0.5
+    layer.temperature.assign(100.0)  # by hand, or by loading weights
+    seen = []
+    probe = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(float(layer.temperature.numpy())))
+    history = model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[callback, probe])
+    assert seen == [0.5] * STEPS
+    # At 100 the samples would be near uniform (loss about 0.2); at 0.5 the
+    # compiled step saw the scheduled value.
+    assert history.history["loss"][0] > 0.3
 
 
 def test_resume_from_keras_file_with_initial_epoch(tmp_path):
@@ -151,8 +276,12 @@ def test_bad_arguments_are_refused():
         TemperatureScheduler(1.0, update="step")
     with pytest.raises(ValueError, match="schedule must be a callable"):
         TemperatureScheduler("fast")
-    with pytest.raises(ValueError, match="must hold a `temperature` variable"):
-        TemperatureScheduler(1.0, layers=[keras.layers.Dense(2)]).set_model(build()[0])
+    with pytest.raises(ValueError, match="verbose must be an integer >= 0, received verbose=-1"):
+        TemperatureScheduler(1.0, verbose=-1)
+    with pytest.raises(ValueError, match="layers must be None or a non-empty list of layers that hold a `temperature`"):
+        TemperatureScheduler(1.0, layers=[keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="layers must be None or a non-empty list"):
+        TemperatureScheduler(1.0, layers=[])
     inputs = keras.Input((4,))
     model = keras.Model(inputs, GumbelSoftmax(trainable_temperature=True)(inputs))
     with pytest.raises(ValueError, match="cannot anneal a trainable temperature"):

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -30,3 +31,59 @@ def test_import_sets_no_environment_variables():
     )
     assert result.stdout.strip().endswith("true"), result.stderr
     assert dict(os.environ) == before
+
+
+# The demos' dependencies and TFP. `import tensorflow, keras` may load some
+# of them itself (Keras imports pandas, matplotlib and scikit-learn when they
+# are installed), so the check is on what keras_gumbel adds.
+HEAVY = ("tensorflow_datasets", "matplotlib", "mlxtend", "pandas", "sklearn", "tensorboard")
+
+LIGHT_USE = """
+import json, sys
+import numpy as np
+import tensorflow, keras
+
+before = set(sys.modules)
+import keras_gumbel
+from keras_gumbel import GumbelSoftmax, RelaxedBernoulli, TemperatureScheduler, ops, schedules
+
+x = np.random.default_rng(0).normal(size=(32, 6)).astype("float32")
+inputs = keras.Input((6,))
+soft = GumbelSoftmax(temperature=1.0, hard=True, seed=1)(keras.layers.Reshape((2, 3))(inputs))
+bits = RelaxedBernoulli(temperature=1.0, seed=2)(inputs)
+model = keras.Model(inputs, [keras.layers.Flatten()(soft), bits])
+model.compile(optimizer="sgd", loss="mse")
+model.fit(x, [x, x], batch_size=8, epochs=2, verbose=0,
+          callbacks=[TemperatureScheduler(schedules.ExponentialDecay(1.0, 0.1, 0.5))])
+ops.gumbel_softmax(x, 0.5, seed=3), ops.relaxed_bernoulli(x, 0.5, seed=4), ops.gumbel_max(x, seed=5)
+heavy = [n for n in sys.argv[1:] if n in sys.modules and n not in before]
+tfp_before = "tensorflow_probability" in sys.modules
+dists = [type(l.distribution(np.zeros((2, 3), "float32"))).__module__
+         for l in model.layers if isinstance(l, (GumbelSoftmax, RelaxedBernoulli))]
+print(json.dumps({"heavy": heavy, "tfp_before": tfp_before,
+                  "tfp_after": "tensorflow_probability" in sys.modules, "dists": dists}))
+"""
+
+
+def test_light_import_loads_no_demo_dependency_and_tfp_only_for_distribution():
+    result = subprocess.run(
+        [sys.executable, "-c", LIGHT_USE, *HEAVY], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["heavy"] == []
+    assert record["tfp_before"] is False
+    # `distribution` still returns TFP's distributions, importing TFP then.
+    assert record["tfp_after"] is True
+    assert len(record["dists"]) == 2
+    assert all(m.startswith("tensorflow_probability.") for m in record["dists"])
+
+
+def test_core_works_without_the_demo_dependencies_installed():
+    # As in an install without the `demos` extra: importing any of them fails.
+    blocked = "import sys\nfor name in %r:\n    sys.modules[name] = None\n" % (HEAVY,)
+    result = subprocess.run(
+        [sys.executable, "-c", blocked + LIGHT_USE, *HEAVY], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1])["heavy"] == []

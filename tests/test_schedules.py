@@ -57,7 +57,9 @@ def test_get_accepts_numbers_and_callables():
         (lambda: schedules.LinearDecay(1.0, -0.5, 10), "final must be a finite number > 0, received final=-0.5"),
         (lambda: schedules.CosineDecay(1.0, 0.5, 2.5), "steps must be an integer >= 1, received steps=2.5"),
         (lambda: schedules.Constant("a"), "value must be a finite number > 0"),
-        (lambda: schedules.Constant(1.0)(-1), "step must be a number >= 0, received step=-1"),
+        (lambda: schedules.Constant(1.0)(-1), "step must be a finite number >= 0, received step=-1"),
+        (lambda: schedules.LinearDecay(1.0, 0.5, 10)(float("nan")), "step must be a finite number >= 0"),
+        (lambda: schedules.get("fast"), "schedule must be a callable step -> float .*received schedule='fast'"),
     ],
 )
 def test_bad_arguments_are_refused(make, match):
