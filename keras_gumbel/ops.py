@@ -4,8 +4,12 @@ estimators: the one place the formulas live.
 Every function here is pure: randomness comes only from the ``seed`` argument,
 which may be a ``keras.random.SeedGenerator`` (the usual case inside a layer),
 a Python integer, a stateless seed tensor of shape ``[2]``, or ``None``
-(non-deterministic, drawn from TensorFlow's global generator, which
-``tf.random.set_seed`` makes reproducible).
+(non-deterministic, drawn from the backend's global generator, which
+``keras.utils.set_random_seed`` makes reproducible; under ``jax.jit`` a seed
+is required, as for every Keras random op).
+
+The same code runs on every Keras backend (TensorFlow, JAX, PyTorch); only
+the uniform noise is drawn by backend-specific code (``keras_gumbel._random``).
 
 References:
   - E. Jang, S. Gu, B. Poole. Categorical Reparameterization with
@@ -26,12 +30,10 @@ References:
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from keras_gumbel import _checks
-from keras_gumbel._compat import in_xla_context
-from keras_gumbel._random import rng_alg, stateless_seed, uniform
+from keras_gumbel import _checks, _compat
+from keras_gumbel._random import split, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
@@ -67,7 +69,7 @@ validate_temperature = _checks.check_temperature
 
 
 def _is_tensor(value):
-    return tf.is_tensor(value) or isinstance(value, keras.Variable)
+    return ops.is_tensor(value) or isinstance(value, keras.Variable)
 
 
 def _float_dtype(x, name):
@@ -327,18 +329,13 @@ def check_reinmax_temperature(temperature, name="temperature"):
         assertion.
     """
     is_tensor = _is_tensor(temperature)
-    if is_tensor and not tf.executing_eagerly():
-        if in_xla_context():
-            return temperature
-        temperature = tf.convert_to_tensor(temperature)
-        check = tf.debugging.assert_greater_equal(
+    value = _compat.concrete_value(temperature) if is_tensor else temperature
+    if value is None:
+        return _compat.assert_at_run_time(
             temperature,
-            tf.ones_like(temperature),
-            message=f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023)",
+            lambda t: t >= 1,
+            f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023)",
         )
-        with tf.control_dependencies([check]):
-            return tf.identity(temperature)
-    value = float(ops.convert_to_numpy(temperature)) if is_tensor else temperature
     if not value >= 1:
         raise ValueError(
             f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023), "
@@ -372,7 +369,7 @@ def _conditional_gumbel(x, hard, axis, seed, samples):
 def _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, samples):
     # The forward pass's own relaxed sample `soft` is one conditional draw;
     # the other samples - 1 come from a seed split off the forward seed.
-    extra_seed = tf.random.experimental.stateless_split(seed, 1, alg=rng_alg())[0]
+    extra_seed = split(seed)
     noise = _conditional_gumbel(ops.stop_gradient(x), hard, axis, extra_seed, samples - 1)
     scaled = _over_temperature(ops.expand_dims(x, 0) + noise, temperature, trainable)
     more = ops.softmax(scaled, axis=axis + 1)
