@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_gumbel import _checks
+from keras_gumbel import _checks, _compat
 from keras_gumbel import ops as gumbel_ops
 
 __all__ = ["GumbelSoftmax", "MinValue", "RelaxedBernoulli"]
@@ -222,13 +222,14 @@ class GumbelSoftmax(_RelaxedSampler):
     def distribution(self, logits):
         """`tfp.distributions.RelaxedOneHotCategorical` at the current
         temperature, the distribution `call` samples in training (its
-        categories on the last axis)."""
-        import tensorflow_probability as tfp  # loaded on first use only
-
+        categories on the last axis). TensorFlow Probability on TensorFlow,
+        its JAX substrate on JAX (when it imports); on PyTorch an
+        `ImportError` that says what to use instead."""
+        tfd = _compat.tfp_distributions()  # TFP loaded on first use only
         logits = self._distribution_logits(logits)
         if self.axis not in (-1, len(logits.shape) - 1):
             logits = ops.moveaxis(logits, self.axis, -1)
-        return tfp.distributions.RelaxedOneHotCategorical(
+        return tfd.RelaxedOneHotCategorical(
             ops.cast(self.temperature, logits.dtype), logits=logits
         )
 
@@ -303,11 +304,11 @@ class RelaxedBernoulli(_RelaxedSampler):
 
     def distribution(self, logits):
         """`tfp.distributions.RelaxedBernoulli` at the current temperature,
-        the distribution `call` samples in training."""
-        import tensorflow_probability as tfp  # loaded on first use only
-
+        the distribution `call` samples in training (on the backends
+        `GumbelSoftmax.distribution` names)."""
+        tfd = _compat.tfp_distributions()  # TFP loaded on first use only
         logits = self._distribution_logits(logits)
-        return tfp.distributions.RelaxedBernoulli(
+        return tfd.RelaxedBernoulli(
             ops.cast(self.temperature, logits.dtype), logits=logits
         )
 
