@@ -1,5 +1,7 @@
 """Command-line entry points: argparse -> a config -> one library call."""
 
+from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on another backend)
+
 import argparse
 import dataclasses
 

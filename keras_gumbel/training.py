@@ -13,6 +13,8 @@ be done from Python:
 >>> result.test["hard_loss"]
 """
 
+from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on another backend)
+
 import contextlib
 import csv
 import dataclasses
