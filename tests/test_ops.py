@@ -256,8 +256,8 @@ def test_bad_arguments_are_refused():
     x = tile(LOGITS, 2)
     with pytest.raises(TypeError, match="logits must be a floating-point tensor.*int32"):
         G.gumbel_softmax(tensor([[1, 2]], "int32"), 1.0)
-    with pytest.raises(TypeError, match="int64"):
-        G.gumbel_max(tensor([[1, 2]], "int64"))
+    with pytest.raises(TypeError, match="int16"):
+        G.gumbel_max(tensor([[1, 2]], "int16"))  # (JAX has no int64 without x64)
     with pytest.raises(ValueError, match=r"axis must be an integer in \[-2, 2\).*axis=2"):
         G.gumbel_softmax(x, 1.0, axis=2)
     with pytest.raises(ValueError, match="hard must be True or False, received hard='yes'"):
