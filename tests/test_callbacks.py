@@ -300,3 +300,48 @@ def test_bad_arguments_are_refused():
     model = keras.Model(inputs, GumbelSoftmax(trainable_temperature=True)(inputs))
     with pytest.raises(ValueError, match="cannot anneal a trainable temperature"):
         TemperatureScheduler(1.0).set_model(model)
+
+
+def test_straight_through_model_learns_while_annealed_by_global_step(tmp_path):
+    # Labels from a hidden linear rule; the model's only path is a hard
+    # (straight-through) GumbelSoftmax, whose exact one-hots are compared
+    # with the labels: only the estimator's gradient trains the encoder.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(256, 4)).astype("float32")
+    labels = (x @ rng.normal(size=(4, 3))).argmax(-1)
+    y = np.eye(3, dtype="float32")[labels]
+    inputs = keras.Input((4,))
+    layer = GumbelSoftmax(temperature=2.0, hard=True, seed=3, name="sampler")
+    encoder = keras.layers.Dense(3, kernel_initializer="zeros", name="encoder")
+    model = keras.Model(inputs, layer(encoder(inputs)))
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")  # default jit_compile
+
+    def accuracy(m):
+        return float((m.predict(x, verbose=0).argmax(-1) == labels).mean())
+
+    before = accuracy(model)
+    schedule = LinearDecay(2.0, 0.2, steps=8 * 10)
+    recorder = Recorder(schedule)
+    history = model.fit(x, y, batch_size=32, epochs=12, verbose=0, callbacks=[TemperatureScheduler(recorder)])
+    # Annealed by the global step (8 steps an epoch), logged per epoch.
+    assert sorted(set(recorder.steps)) == list(range(8 * 12))
+    np.testing.assert_allclose(history.history["temperature"], [schedule(8 * (e + 1) - 1) for e in range(12)])
+    assert float(layer.temperature.numpy()) == pytest.approx(0.2)
+    after = accuracy(model)
+    # Zero logits predict class 0 (a third of the labels); the rule is
+    # linear, so the encoder can learn it.
+    assert before < 0.5 and after > 0.9, (before, after)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+    path = tmp_path / "st.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    revived = loaded.get_layer("sampler")
+    assert float(revived.temperature.numpy()) == pytest.approx(0.2)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    # The random stream continues where the saved model's was.
+    logits = keras.ops.convert_to_tensor(x[:, :3])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(revived(logits, training=True)),
+        keras.ops.convert_to_numpy(layer(logits, training=True)),
+    )
