@@ -1,6 +1,6 @@
 """Case 3: toy GAN, wall time and steps to reach a total variation distance.
 
-The run is `keras_gumbel.training.build_gan(GANConfig(...))` fitted on the
+The run is `keras_gumbel.recipes.gan.build_gan(GANConfig(...))` fitted on the
 same `number_stream` as `train_gan` (the config's defaults: SGD 0.5 with
 cosine decay over the run, batches of 1024, 10 generator updates per step,
 temperature 0.001, XLA), with a callback that reads the `tv_distance`
@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 from keras_gumbel.data import NUMBER_PROBS
-from keras_gumbel.training import GANConfig, build_gan, gan_dataset
+from keras_gumbel.recipes.gan import GANConfig, build_gan, gan_dataset
 
 THRESHOLD = 0.02
 

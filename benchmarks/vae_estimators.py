@@ -1,6 +1,6 @@
 """The discrete VAE with each gradient estimator: quality and cost per step.
 
-Trains `keras_gumbel.training.train_vae` (the README's defaults: 10 epochs,
+Trains `keras_gumbel.recipes.vae.train_vae` (the README's defaults: 10 epochs,
 batch 100, Adam 1e-3, temperature max(0.5, exp(-3e-5 t))) once per estimator
 and seed on full MNIST, and reports the test negative ELBO with hard
 (one-hot) samples, mean and spread over the seeds, and the training time per
@@ -34,7 +34,7 @@ ESTIMATOR_RUNS = {
 
 
 def run_one(name, seed, source, epochs):
-    from keras_gumbel.training import VAEConfig, train_vae
+    from keras_gumbel.recipes.vae import VAEConfig, train_vae
 
     config = VAEConfig(source=source, seed=seed, epochs=epochs, verbose=0,
                        **ESTIMATOR_RUNS[name])

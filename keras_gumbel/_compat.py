@@ -120,3 +120,114 @@ def tfp_distributions():
 
 
 # -- demos: models, distribute, recipes ----------------------------------------
+
+import os as _os  # noqa: E402
+import warnings as _warnings  # noqa: E402
+
+import keras as _keras  # noqa: E402
+import tensorflow as _tf  # noqa: E402
+
+
+def compile_arguments(strategy, kwargs):
+    """The `compile` arguments `kwargs` (a dict), with what cannot work under
+    `strategy` turned off, with a warning. With several replicas:
+
+    - `jit_compile=True` becomes `False`: Keras compiles the steps of all
+      replicas into one function, and XLA cannot reach the variables of the
+      other replicas' devices ("Trying to access resource ... located in
+      device CPU:1 from device CPU:0"). Keras' own `"auto"` makes the same
+      choice under `tf.distribute`.
+    - `steps_per_execution > 1` becomes 1: Keras' loop over several steps
+      fails under a strategy with several replicas ("You must feed a value
+      for placeholder tensor 'while/...'"; any model).
+
+    Other arguments, and all of them with one replica, are returned as
+    they are.
+
+    Workaround for: Keras 3.15 on TensorFlow 2.21 (both failures); delete
+    the `steps_per_execution` part once Keras' multi-step loop runs under
+    `tf.distribute`.
+    """
+    kwargs = dict(kwargs)
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return kwargs
+    if kwargs.get("jit_compile") is True:
+        _warnings.warn(
+            f"jit_compile=True does not work with {replicas} replicas of a "
+            "tf.distribute strategy (XLA cannot reach the other devices' "
+            "variables); compiling with jit_compile=False",
+            stacklevel=3,
+        )
+        kwargs["jit_compile"] = False
+    steps = kwargs.get("steps_per_execution", 1)
+    if steps != 1:
+        _warnings.warn(
+            f"steps_per_execution={steps} does not work with {replicas} replicas "
+            "of a tf.distribute strategy in this Keras version; compiling with "
+            "steps_per_execution=1",
+            stacklevel=3,
+        )
+        kwargs["steps_per_execution"] = 1
+    return kwargs
+
+
+def _multi_worker(strategy):
+    # More replicas in sync than this worker's devices: other workers take part.
+    return strategy.num_replicas_in_sync != len(strategy.extended.worker_devices)
+
+
+def step_logs(logs):
+    """The logs a `train_step` or `test_step` returns, made reducible.
+
+    Keras 3 reduces a step's logs across the workers of a multi-worker
+    strategy with `strategy.reduce("MEAN", value, axis=0)`, which fails on
+    scalars ("Invalid reduction dimension 0 for input with 0 dimensions").
+    Under a multi-worker strategy each scalar becomes a vector `[1]`, which
+    that reduction averages back into a scalar; elsewhere the logs are
+    returned as they are.
+
+    Workaround for: tensorflow/tensorflow#72388 (Keras 3.15, TensorFlow
+    2.21); delete once Keras reduces scalar logs across workers.
+    """
+    if _tf.distribute.in_cross_replica_context() or not _tf.distribute.has_strategy():
+        return logs
+    if not _multi_worker(_tf.distribute.get_strategy()):
+        return logs
+    return {
+        name: _keras.ops.reshape(value, (1,)) if len(value.shape) == 0 else value
+        for name, value in logs.items()
+    }
+
+
+class SplitBackupAndRestore(_keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` that restores from `backup_dir` but
+    writes its own backups into `write_dir` (`None`: into `backup_dir`, as
+    Keras' callback does). `keras_gumbel.distribute.BackupAndRestore` uses it
+    so that every worker of a cluster restores the chief's backup while only
+    the chief writes there.
+
+    Private API: Keras' callback keeps its file names in `_weights_path`,
+    `_training_metadata_path`, `_prev_weights_path` and
+    `_prev_training_metadata_path` and restores in `_load_model()`; Keras
+    3.15 (written for and tested with it). Delete once Keras can restore
+    and write in different folders.
+    """
+
+    def __init__(self, backup_dir, write_dir=None, **kwargs):
+        super().__init__(backup_dir, **kwargs)
+        self._restore_paths = (self._weights_path, self._training_metadata_path)
+        if write_dir is not None:
+            self.backup_dir = write_dir
+            self._weights_path = _os.path.join(write_dir, "latest.weights.h5")
+            self._training_metadata_path = _os.path.join(write_dir, "training_metadata.json")
+            self._prev_weights_path = f"{self._weights_path}.bkp"
+            self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
+
+    def _load_model(self):
+        own = (self._weights_path, self._training_metadata_path)
+        self._weights_path, self._training_metadata_path = self._restore_paths
+        try:
+            super()._load_model()
+        finally:
+            self._weights_path, self._training_metadata_path = own

@@ -4,6 +4,35 @@ from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on
 
 import argparse
 import dataclasses
+import importlib.util
+import sys
+
+# The modules of the `demos` extra (setup.cfg), which every command needs
+# (data, pictures, logs). Checked before anything else runs, so that a core
+# install (`pip install keras_gumbel`) gets one line, not a traceback.
+DEMO_MODULES = ("matplotlib", "mlxtend", "tensorboard", "tensorflow_datasets", "importlib_resources")
+
+
+def _missing(module):
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True
+
+
+def require_demos(prog):
+    """Exits with status 1 and a one-line message naming
+    `pip install "keras_gumbel[demos]"` if a module of the `demos` extra is
+    missing."""
+    missing = [module for module in DEMO_MODULES if _missing(module)]
+    if missing:
+        print(
+            f"{prog}: error: this command needs the demos extra, which is not "
+            f"installed (missing: {', '.join(missing)}); install it with: "
+            'pip install "keras_gumbel[demos]"',
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
 
 
 def _config_from_args(config_class, args):
@@ -16,7 +45,7 @@ def _config_from_args(config_class, args):
 def _add_run_flags(parser, defaults):
     """The flags both training scripts share: seed, output, devices,
     precision, export."""
-    from keras_gumbel.training import STRATEGIES
+    from keras_gumbel.recipes._run import STRATEGIES
 
     parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
                         help="seed of the run (default: a random one, printed)")
@@ -53,7 +82,7 @@ def _train_main(parser, config_class, train, argv, adjust=None):
 
 def gan_parser():
     """The argparse parser of `keras-gumbel-train-gan` (scripts/train_gan.py)."""
-    from keras_gumbel.training import (
+    from keras_gumbel.recipes.gan import (
         LEARNING_RATE_DECAYS,
         OPTIMIZERS,
         TEMPERATURE_SCHEDULES,
@@ -112,8 +141,9 @@ def gan_parser():
 
 def train_gan_main(argv=None):
     """`keras-gumbel-train-gan`: parses flags into a `GANConfig`, runs
-    `keras_gumbel.training.train_gan` and returns its `GANResult`."""
-    from keras_gumbel.training import GANConfig, train_gan
+    `keras_gumbel.recipes.gan.train_gan` and returns its `GANResult`."""
+    require_demos("keras-gumbel-train-gan")
+    from keras_gumbel.recipes.gan import GANConfig, train_gan
 
     return _train_main(gan_parser(), GANConfig, train_gan, argv)
 
@@ -140,6 +170,7 @@ def export_main(argv=None):
     """`keras-gumbel-export MODEL.keras DIR [--overwrite]`: loads the model and
     calls `keras_gumbel.export.export_generator` (GumbelGAN) or `export_vae`
     (DiscreteVAE); returns DIR."""
+    require_demos("keras-gumbel-export")
     parser = export_parser()
     args = parser.parse_args(argv)
     import os
@@ -173,7 +204,7 @@ def export_main(argv=None):
 def vae_parser():
     """The argparse parser of `keras-gumbel-train-vae` (scripts/train_vae.py)."""
     from keras_gumbel.data import BINARIZE_MODES
-    from keras_gumbel.training import ESTIMATOR_CHOICES, VAEConfig
+    from keras_gumbel.recipes.vae import ESTIMATOR_CHOICES, VAEConfig
 
     d = VAEConfig()
     parser = argparse.ArgumentParser(
@@ -242,8 +273,9 @@ def vae_parser():
 
 def train_vae_main(argv=None):
     """`keras-gumbel-train-vae`: parses flags into a `VAEConfig`, runs
-    `keras_gumbel.training.train_vae` and returns its `VAEResult`."""
-    from keras_gumbel.training import VAEConfig, train_vae
+    `keras_gumbel.recipes.vae.train_vae` and returns its `VAEResult`."""
+    require_demos("keras-gumbel-train-vae")
+    from keras_gumbel.recipes.vae import VAEConfig, train_vae
 
     def jit_compile(args):
         args.jit_compile = {"auto": "auto", "true": True, "false": False}[args.jit_compile]

@@ -4,7 +4,6 @@ from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on
 
 import functools
 import glob
-import math
 import numbers
 import os
 import pickle
@@ -18,6 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gumbel import ops as gumbel_ops
+from keras_gumbel._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_seed,
+    fail,
+)
 
 # The toy GAN's stream (Zeldes 2018, "Neural Networks gone wild! They can
 # sample from discrete distributions now!"): numbers 0..4.
@@ -58,30 +64,11 @@ def check_probs(probs, name="probs"):
     return values
 
 
-def _check_batch_size(batch_size):
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, numbers.Integral)
-        or batch_size < 1
-    ):
-        raise ValueError(
-            f"batch_size must be an integer >= 1, received batch_size={batch_size!r}"
-        )
-    return int(batch_size)
-
-
-def _check_label_smoothing(label_smoothing):
-    if (
-        isinstance(label_smoothing, bool)
-        or not isinstance(label_smoothing, numbers.Real)
-        or not math.isfinite(label_smoothing)
-        or not 0 <= label_smoothing < 1
-    ):
-        raise ValueError(
-            "label_smoothing must be a number in [0, 1), received "
-            f"label_smoothing={label_smoothing!r}"
-        )
-    return float(label_smoothing)
+def _check_label_smoothing(value):
+    # NaN fails both comparisons.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+        fail("label_smoothing", "a number in [0, 1)", value)
+    return float(value)
 
 
 def number_stream(probs=NUMBER_PROBS, batch_size=10, seed=None, label_smoothing=0.0):
@@ -110,12 +97,11 @@ def number_stream(probs=NUMBER_PROBS, batch_size=10, seed=None, label_smoothing=
         `[batch_size, K]`.
     """
     probs = check_probs(probs)
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_int(batch_size, "batch_size")
     label_smoothing = _check_label_smoothing(label_smoothing)
+    seed = check_seed(seed)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little") >> 1
-    elif isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed must be None or an integer, received seed={seed!r}")
     num_categories = len(probs)
     with np.errstate(divide="ignore"):
         logits = tf.constant(
@@ -210,12 +196,6 @@ def _tfds_mnist_prepared():
     # Checking the file avoids importing tensorflow_datasets.
     pattern = os.path.join(tfds_data_dir(), "mnist", "*", "dataset_info.json")
     return bool(glob.glob(pattern))
-
-
-def _check_choice(value, allowed, name):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, received {name}={value!r}")
-    return value
 
 
 def check_mnist_source(source):
@@ -383,19 +363,13 @@ def mnist_arrays(split="train", source="auto"):
         `(images, labels)`: uint8 `[N, 784]` pixel values in `[0, 255]` and
         int64 `[N]` digits.
     """
-    split = _check_choice(split, MNIST_SPLITS, "split")
+    split = check_choice(split, "split", MNIST_SPLITS)
     source = resolve_mnist_source(source)
     if source == "bundled":
         return _bundled_mnist(split)
     if source == "tfds":
         return _tfds_mnist(split)
     return _npz_mnist(source, split)
-
-
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise ValueError(f"seed must be None or an integer, received seed={seed!r}")
-    return seed
 
 
 def images_dataset(images, batch_size=100, shuffle=True, binarize=None, seed=None):
@@ -426,11 +400,10 @@ def images_dataset(images, batch_size=100, shuffle=True, binarize=None, seed=Non
         its cardinality set.
     """
     images = _check_pixels(images, "images")
-    batch_size = _check_batch_size(batch_size)
-    if not isinstance(shuffle, bool):
-        raise ValueError(f"shuffle must be True or False, received shuffle={shuffle!r}")
-    binarize = _check_choice(binarize, BINARIZE_MODES, "binarize")
-    seed = _check_seed(seed)
+    batch_size = check_int(batch_size, "batch_size")
+    check_bool(shuffle, "shuffle")
+    binarize = check_choice(binarize, "binarize", BINARIZE_MODES)
+    seed = check_seed(seed)
 
     def convert(pixels):
         x = tf.cast(pixels, tf.float32) / 255.0
@@ -520,10 +493,10 @@ def load_mnist(split="train", source="auto", binarize=None, batch_size=100, shuf
         ValueError: a bad argument, or an `.npz` that is corrupt or has the
             wrong keys, shapes or values.
     """
-    split = _check_choice(split, MNIST_SPLITS, "split")
-    binarize = _check_choice(binarize, BINARIZE_MODES, "binarize")
-    batch_size = _check_batch_size(batch_size)
-    seed = _check_seed(seed)
+    split = check_choice(split, "split", MNIST_SPLITS)
+    binarize = check_choice(binarize, "binarize", BINARIZE_MODES)
+    batch_size = check_int(batch_size, "batch_size")
+    seed = check_seed(seed)
     if shuffle is None:
         shuffle = split == "train"
     images, _ = mnist_arrays(split, source)

@@ -29,24 +29,23 @@ from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on
 import json
 import os
 import tempfile
-import warnings
 
 import keras
 import tensorflow as tf
 
 from keras_gumbel._random import replica_seed  # re-exported; the fold-in lives in _random
+from keras_gumbel._checks import check_choice, check_positive
+from keras_gumbel._compat import SplitBackupAndRestore
 
 __all__ = [
     "COLLECTIVE_TIMEOUT",
     "STRATEGIES",
     "BackupAndRestore",
-    "compile_arguments",
     "get_strategy",
     "is_chief",
     "replica_loss",
     "replica_seed",
     "scale_loss",
-    "step_logs",
 ]
 
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -91,21 +90,12 @@ def get_strategy(name, collective_timeout=COLLECTIVE_TIMEOUT):
     Returns:
         A `tf.distribute.Strategy`.
     """
-    if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, received strategy={name!r}")
+    check_choice(name, "strategy", STRATEGIES)
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    if (
-        isinstance(collective_timeout, bool)
-        or not isinstance(collective_timeout, (int, float))
-        or not collective_timeout > 0
-    ):
-        raise ValueError(
-            "collective_timeout must be a number of seconds > 0, received "
-            f"collective_timeout={collective_timeout!r}"
-        )
+    check_positive(collective_timeout, "collective_timeout")
     if "strategy" not in _MULTI_WORKER:
         _check_tf_config()
         options = tf.distribute.experimental.CommunicationOptions(
@@ -193,72 +183,6 @@ def replica_loss(loss_fn, y_true, y_pred):
     return value
 
 
-def compile_arguments(strategy, kwargs):
-    """The `compile` arguments `kwargs` (a dict), with what cannot work under
-    `strategy` turned off, with a warning. With several replicas:
-
-    - `jit_compile=True` becomes `False`: Keras compiles the steps of all
-      replicas into one function, and XLA cannot reach the variables of the
-      other replicas' devices ("Trying to access resource ... located in
-      device CPU:1 from device CPU:0"). Keras' own `"auto"` makes the same
-      choice under `tf.distribute`.
-    - `steps_per_execution > 1` becomes 1: Keras' loop over several steps
-      fails under a strategy with several replicas ("You must feed a value
-      for placeholder tensor 'while/...'"; Keras 3.15, TensorFlow 2.21, any
-      model).
-
-    Other arguments, and all of them with one replica, are returned as
-    they are.
-    """
-    kwargs = dict(kwargs)
-    replicas = strategy.num_replicas_in_sync
-    if replicas == 1:
-        return kwargs
-    if kwargs.get("jit_compile") is True:
-        warnings.warn(
-            f"jit_compile=True does not work with {replicas} replicas of a "
-            "tf.distribute strategy (XLA cannot reach the other devices' "
-            "variables); compiling with jit_compile=False",
-            stacklevel=3,
-        )
-        kwargs["jit_compile"] = False
-    steps = kwargs.get("steps_per_execution", 1)
-    if steps != 1:
-        warnings.warn(
-            f"steps_per_execution={steps} does not work with {replicas} replicas "
-            "of a tf.distribute strategy in this Keras version; compiling with "
-            "steps_per_execution=1",
-            stacklevel=3,
-        )
-        kwargs["steps_per_execution"] = 1
-    return kwargs
-
-
-def _multi_worker(strategy):
-    # More replicas in sync than this worker's devices: other workers take part.
-    return strategy.num_replicas_in_sync != len(strategy.extended.worker_devices)
-
-
-def step_logs(logs):
-    """The logs a `train_step` or `test_step` returns, made reducible.
-
-    Keras 3 reduces a step's logs across the workers of a multi-worker
-    strategy with `strategy.reduce("MEAN", value, axis=0)`, which fails on
-    scalars ("Invalid reduction dimension 0 for input with 0 dimensions",
-    tensorflow/tensorflow#72388). Under a multi-worker strategy each scalar
-    becomes a vector `[1]`, which that reduction averages back into a
-    scalar; elsewhere the logs are returned as they are.
-    """
-    if tf.distribute.in_cross_replica_context() or not tf.distribute.has_strategy():
-        return logs
-    if not _multi_worker(tf.distribute.get_strategy()):
-        return logs
-    return {
-        name: keras.ops.reshape(value, (1,)) if len(value.shape) == 0 else value
-        for name, value in logs.items()
-    }
-
-
 def is_chief():
     """Whether this process is the chief of a multi-worker cluster: the
     `chief` task of `TF_CONFIG`, or worker 0 when the cluster has no `chief`
@@ -274,7 +198,7 @@ def is_chief():
     return kind == "worker" and int(task.get("index", 0)) == 0
 
 
-class BackupAndRestore(keras.callbacks.BackupAndRestore):
+class BackupAndRestore(SplitBackupAndRestore):
     """`keras.callbacks.BackupAndRestore` for one worker of many.
 
     Every worker restores from `backup_dir` (a folder all of them can read,
@@ -290,20 +214,5 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def __init__(self, backup_dir, **kwargs):
-        super().__init__(backup_dir, **kwargs)
-        self._restore_paths = (self._weights_path, self._training_metadata_path)
-        if not is_chief():
-            scratch = tempfile.mkdtemp(prefix="keras_gumbel_backup_")
-            self.backup_dir = scratch
-            self._weights_path = os.path.join(scratch, "latest.weights.h5")
-            self._training_metadata_path = os.path.join(scratch, "training_metadata.json")
-            self._prev_weights_path = f"{self._weights_path}.bkp"
-            self._prev_training_metadata_path = f"{self._training_metadata_path}.bkp"
-
-    def _load_model(self):
-        own = (self._weights_path, self._training_metadata_path)
-        self._weights_path, self._training_metadata_path = self._restore_paths
-        try:
-            super()._load_model()
-        finally:
-            self._weights_path, self._training_metadata_path = own
+        write_dir = None if is_chief() else tempfile.mkdtemp(prefix="keras_gumbel_backup_")
+        super().__init__(backup_dir, write_dir=write_dir, **kwargs)

@@ -4,6 +4,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from keras_gumbel._checks import check_int
 from keras_gumbel.data import check_probs
 from keras_gumbel.files import atomic_path
 
@@ -112,9 +113,7 @@ def plot_image_grid(images, path, columns=8, title=None, image_shape=(28, 28)):
             f"images must be an array [N >= 1, {height * width}] or [N, {height}, "
             f"{width}], received shape {images.shape}"
         )
-    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
-        raise ValueError(f"columns must be an integer >= 1, received columns={columns!r}")
-    columns = min(columns, len(images))
+    columns = min(check_int(columns, "columns"), len(images))
     # White background, dark ink: the digits as on paper.
     mosaic = _mosaic(1.0 - np.clip(images, 0.0, 1.0), columns, image_shape)
     scale = 0.035  # inches per pixel

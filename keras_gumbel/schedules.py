@@ -22,11 +22,6 @@ __all__ = [
 ]
 
 
-# models/vae.py (the demos) still imports this name; delete once it uses
-# `_checks.check_int`.
-_positive_int = _checks.check_int
-
-
 class TemperatureSchedule:
     """Base class: `__call__(step) -> float` and `get_config()`."""
 

@@ -20,9 +20,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 # Small enough for a few CPU seconds, big enough to have hidden layers.
-VAE_ARGS = dict(
-    latent_dim=3, num_categories=4, input_dim=16, encoder_units=(8,), decoder_units=(8,)
-)
+VAE_ARGS = dict(latent_dim=3, num_categories=4, input_dim=16)
 # A temperature so high that the Gumbel noise moves a sample by at most
 # ~|g| / (K tau) ~ 1e-5 (|g| < 20 for 1e-9-likely draws): with it a run's
 # losses do not depend on the noise, and two runs may be compared to float
@@ -32,6 +30,26 @@ NOISELESS_TEMPERATURE = 1e5
 
 def _images(n=64, seed=0):
     return np.random.default_rng(seed).random((n, VAE_ARGS["input_dim"])).astype("float32")
+
+
+def _small_vae(temperature, seed=5):
+    """A DiscreteVAE with one hidden layer of 8 units each way."""
+    from keras_gumbel.layers import GumbelSoftmax
+    from keras_gumbel.models.vae import DiscreteVAE, mlp_decoder, mlp_encoder
+
+    return DiscreteVAE(
+        mlp_encoder(**VAE_ARGS, units=(8,), seed=seed),
+        mlp_decoder(**VAE_ARGS, units=(8,), seed=seed),
+        GumbelSoftmax(temperature=temperature, seed=seed, name="sampler"),
+        **VAE_ARGS,
+        seed=seed,
+    )
+
+
+def _worker_schedule():
+    from keras_gumbel.schedules import ExponentialDecay
+
+    return ExponentialDecay(1.0, rate=0.05, minimum=0.5, every=1)
 
 
 def _dataset(images, batch_size):
@@ -49,10 +67,8 @@ def _flat_weights(model):
 
 
 def _vae_run(keras, strategy, temperature, epochs=3, batch_size=32):
-    from keras_gumbel.models.vae import DiscreteVAE
-
     with strategy.scope():
-        vae = DiscreteVAE(temperature=temperature, seed=5, **VAE_ARGS)
+        vae = _small_vae(temperature)
         # Plain SGD: unlike Adam its step is proportional to the gradient,
         # so a gradient summed over replicas without scaling would show.
         vae.compile(optimizer=keras.optimizers.SGD(0.05))
@@ -134,7 +150,7 @@ def mirrored(out):
         _dataset(_images(), WORKER_RUN["batch_size"]),
         epochs=WORKER_RUN["epochs"],
         verbose=0,
-        callbacks=[vae.temperature_scheduler()],
+        callbacks=[vae.temperature_scheduler(_worker_schedule())],
     )
     results["worker_run"] = _worker_results(vae, history)
     with open(out, "w") as f:
@@ -164,13 +180,8 @@ WORKER_RUN = dict(epochs=6, batch_size=32, learning_rate=0.05)
 
 
 def _worker_vae(keras, strategy):
-    from keras_gumbel.models.vae import DiscreteVAE
-
     with strategy.scope():
-        vae = DiscreteVAE(
-            temperature=1.0, min_temperature=0.5, anneal_rate=0.05, anneal_every=1, seed=5,
-            **VAE_ARGS,
-        )
+        vae = _small_vae(1.0)
         vae.compile(optimizer=keras.optimizers.SGD(WORKER_RUN["learning_rate"]))
     return vae
 
@@ -186,9 +197,9 @@ def _worker_results(vae, history, start_step=0):
         "temperatures": [
             float(t) for t in strategy.experimental_local_results(vae.sampler.temperature.value)
         ],
-        "schedule": [float(vae.temperature_schedule()(t)) for t in range(step)],
+        "schedule": [float(_worker_schedule()(t)) for t in range(step)],
         # The scheduler sets the temperature of step t before running it.
-        "expected_temperature": float(vae.temperature_schedule()(step - 1)),
+        "expected_temperature": float(_worker_schedule()(step - 1)),
         "weights": _flat_weights(vae),
         "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
     }
@@ -213,7 +224,7 @@ def worker(out):
         # BackupAndRestore first: Progress reads the step it restored.
         callbacks=[
             distribute.BackupAndRestore(run["backup_dir"]),
-            vae.temperature_scheduler(),
+            vae.temperature_scheduler(_worker_schedule()),
             progress,
         ],
     )

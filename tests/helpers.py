@@ -42,6 +42,24 @@ def softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def small_vae(latent_dim=4, num_categories=3, input_dim=16, units=(32,), seed=0, **sampler_args):
+    """A small `DiscreteVAE`: one-hidden-layer MLPs of `units` and a
+    `GumbelSoftmax(**sampler_args)` sampler, each seeded from its own stream
+    of `seed` (as `keras_gumbel.recipes.vae.build_vae` does)."""
+    from keras_gumbel import GumbelSoftmax
+    from keras_gumbel.models._seeds import derive_seed
+    from keras_gumbel.models.vae import DiscreteVAE, mlp_decoder, mlp_encoder
+
+    sizes = dict(latent_dim=latent_dim, num_categories=num_categories, input_dim=input_dim)
+    return DiscreteVAE(
+        mlp_encoder(**sizes, units=units, seed=derive_seed(seed, "encoder")),
+        mlp_decoder(**sizes, units=units, seed=derive_seed(seed, "decoder")),
+        GumbelSoftmax(seed=derive_seed(seed, "sampler"), name="sampler", **sampler_args),
+        **sizes,
+        seed=seed,
+    )
+
+
 # -- the same tests on every Keras backend --------------------------------------
 # Tensors go in as NumPy arrays through `tensor` and come out through `numpy`;
 # `value_and_grad` differentiates with the backend's own autodiff.

@@ -15,7 +15,8 @@ from keras_gumbel import ops as gumbel_ops
 from keras_gumbel.cli import export_main
 from keras_gumbel.data import number_stream
 from keras_gumbel.export import export_generator, export_vae
-from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
+from keras_gumbel.models import CategoricalGenerator, GumbelGAN
+from tests import helpers
 from tests.helpers import assert_frequencies
 
 K = 5  # the GAN's categories
@@ -95,14 +96,7 @@ LOADER = textwrap.dedent(
 
 
 def small_vae():
-    return DiscreteVAE(
-        latent_dim=4,
-        num_categories=3,
-        input_dim=16,
-        encoder_units=(8,),
-        decoder_units=(8,),
-        seed=0,
-    )
+    return helpers.small_vae(latent_dim=4, num_categories=3, input_dim=16, units=(8,), seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import keras
+import pytest
 
 import keras_gumbel
 
@@ -107,7 +108,8 @@ def test_light_import_loads_no_demo_dependency_and_tfp_only_for_distribution():
 
 def test_demos_name_keras_backend_on_other_backends():
     backend = keras.backend.backend()
-    for module in ("keras_gumbel.models", "keras_gumbel.data", "keras_gumbel.export", "keras_gumbel.distribute"):
+    modules = ("models", "data", "export", "distribute", "recipes.gan", "recipes.vae", "cli")
+    for module in (f"keras_gumbel.{name}" for name in modules):
         result = subprocess.run(
             [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=300
         )
@@ -127,3 +129,55 @@ def test_core_works_without_the_demo_dependencies_installed():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1])["heavy"] == []
+
+
+# The packages of the `demos` extra (setup.cfg), as modules.
+DEMO_PACKAGES = ("matplotlib", "mlxtend", "tensorboard", "tensorflow_datasets", "importlib_resources")
+
+
+@pytest.mark.tensorflow_only
+def test_models_export_data_and_distribute_import_no_demo_package():
+    # keras_gumbel.models is to be registered at `import keras_gumbel`: it
+    # must add none of the demos' packages (nor pandas or scikit-learn) to
+    # what the core loads. (The core's own imports are checked apart.)
+    heavy = DEMO_PACKAGES + ("pandas", "sklearn")
+    code = (
+        "import sys, json; import keras_gumbel; "
+        f"core = {{m for m in {heavy!r} if m in sys.modules}}; "
+        "import keras_gumbel.models, keras_gumbel.export, keras_gumbel.data, "
+        "keras_gumbel.distribute; "
+        f"print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules and m not in core)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+# A core install lacks the demos' packages: simulated by blocking one.
+BLOCK_MATPLOTLIB = "import sys; sys.modules['matplotlib'] = None; "
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.parametrize(
+    "command",
+    [
+        "from keras_gumbel.cli import train_gan_main; train_gan_main(['--output-dir', OUT])",
+        "from keras_gumbel.cli import export_main; export_main(['model.keras', OUT])",
+        "import runpy; sys.argv = ['scripts/train_vae.py', '--output-dir', OUT]; "
+        "runpy.run_path('scripts/train_vae.py', run_name='__main__')",
+    ],
+    ids=["train-gan", "export", "scripts/train_vae.py"],
+)
+def test_commands_without_the_demos_extra_exit_with_the_install_hint(tmp_path, command):
+    out = tmp_path / "out"
+    code = BLOCK_MATPLOTLIB + f"OUT = {str(out)!r}; " + command
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=root
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if "keras-gumbel" in line]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "missing: matplotlib" in lines[0]
+    assert lines[0].endswith('install it with: pip install "keras_gumbel[demos]"')
+    assert not out.exists()

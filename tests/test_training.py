@@ -8,16 +8,11 @@ import pytest
 import tensorflow as tf
 
 import keras
-from keras_gumbel import callbacks as callbacks_lib
 from keras_gumbel.cli import train_gan_main, train_vae_main
 from keras_gumbel.models import DiscreteVAE, GumbelGAN
-from keras_gumbel.training import (
-    GANConfig,
-    VAEConfig,
-    temperature_schedule,
-    train_gan,
-    train_vae,
-)
+from keras_gumbel.recipes import callbacks as callbacks_lib
+from keras_gumbel.recipes.gan import GANConfig, temperature_schedule, train_gan
+from keras_gumbel.recipes.vae import VAEConfig, build_vae, train_vae
 
 TINY = ["--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "64",
         "--generator-steps", "2", "--seed", "0", "--no-jit", "--verbose", "0"]
@@ -218,9 +213,9 @@ def test_vae_script_refuses_bad_flags(tmp_path, capsys, argv, message):
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_both_models_without_nan(policy, monkeypatch):
-    from keras_gumbel import training
+    from keras_gumbel.recipes import _run
 
-    monkeypatch.setattr(training, "mixed_precision_policy", lambda: policy)
+    monkeypatch.setattr(_run, "mixed_precision_policy", lambda: policy)
     before = keras.config.dtype_policy().name
     gan = train_gan(GANConfig(epochs=2, steps_per_epoch=3, batch_size=64, generator_steps=2,
                               seed=0, jit_compile=False, verbose=0, mixed_precision=True))
@@ -236,3 +231,43 @@ def test_mixed_precision_trains_both_models_without_nan(policy, monkeypatch):
     assert np.isfinite(gan.probs).all() and np.isfinite(gan.history["d_loss"]).all()
     assert all(np.isfinite(v) for v in list(vae.train.values()) + list(vae.test.values()))
     assert vae.test["loss"] < 16 * 784  # far below a NaN-free but diverged run
+
+
+def test_build_vae_of_the_default_config_is_the_default_model():
+    # The recipe builds the parts from the same seed streams DiscreteVAE
+    # derives: VAEConfig's defaults give DiscreteVAE(seed=...), weight for
+    # weight, plus the training configuration (Adam, XLA).
+    config = VAEConfig(seed=7, verbose=0)
+    built, default = build_vae(config), DiscreteVAE(seed=7)
+    for a, b in zip(built.get_weights(), default.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(built.sample(5), default.sample(5))
+    assert built.jit_compile is True and isinstance(built.optimizer, keras.optimizers.Adam)
+
+
+def test_a_trainable_temperature_keeps_the_samplers_own_floor():
+    # --min-temperature is the annealing floor: a learned temperature is not
+    # annealed, and its constraint is the sampler's own min_temperature.
+    config = VAEConfig(**{**_vae_config_args(), "trainable_temperature": True,
+                          "min_temperature": 0.7})
+    sampler = build_vae(config).sampler
+    assert sampler.trainable_temperature
+    assert sampler.temperature.constraint.min_value == sampler.min_temperature != 0.7
+
+
+def test_history_files_hold_every_epoch_of_every_metric(tmp_path):
+    from keras_gumbel.recipes._run import RunOptions, RunResult, write_history
+
+    history = {"loss": [3.0, 2.5, 1.0 / 3.0], "val_loss": [3.5, 2.75, 2.0], "temperature": [1.0, 0.5, 0.25]}
+    result = RunResult(model=None, config=RunOptions(seed=3, output_dir=str(tmp_path)),
+                       history=history, seconds=1.5)
+    files = write_history(result, {"extra": [1, 2]})
+    record = json.loads((tmp_path / "history.json").read_text())
+    assert record["history"] == history and record["extra"] == [1, 2]
+    assert record["config"]["seed"] == 3 and record["seconds"] == 1.5
+    with open(files["history_csv"]) as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    for key, values in history.items():
+        # repr round-trips floats exactly.
+        assert [float(r[key]) for r in rows] == values

@@ -15,19 +15,12 @@ import tensorflow as tf
 from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
 from keras_gumbel import _random
 from keras_gumbel.data import NUMBER_PROBS, number_stream
-from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
+from keras_gumbel.models import CategoricalGenerator, GumbelGAN
+from tests.helpers import small_vae
 
 
 def tiny_vae(hard=False):
-    vae = DiscreteVAE(
-        latent_dim=3,
-        num_categories=4,
-        input_dim=16,
-        encoder_units=(8,),
-        decoder_units=(8,),
-        hard=hard,
-        seed=1,
-    )
+    vae = small_vae(latent_dim=3, num_categories=4, input_dim=16, units=(8,), hard=hard, seed=1)
     vae.compile(jit_compile=True)
     return vae
 

@@ -15,17 +15,13 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_gumbel._checks import check_int
+from keras_gumbel._compat import compile_arguments, step_logs
 from keras_gumbel.data import check_probs
-from keras_gumbel.distribute import compile_arguments, replica_loss, scale_loss, step_logs
+from keras_gumbel.distribute import replica_loss, scale_loss
 from keras_gumbel.layers import GumbelSoftmax
 
 __all__ = ["CategoricalGenerator", "GumbelGAN", "TotalVariationDistance"]
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, received {name}={value!r}")
-    return int(value)
 
 
 def total_variation(p, q):
@@ -68,14 +64,7 @@ class CategoricalGenerator(keras.layers.Layer):
 
     def __init__(self, num_categories, temperature=1.0, hard=False, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(num_categories, bool) or not isinstance(
-            num_categories, numbers.Integral
-        ) or num_categories < 2:
-            raise ValueError(
-                "num_categories must be an integer >= 2, received "
-                f"num_categories={num_categories!r}"
-            )
-        self.num_categories = int(num_categories)
+        self.num_categories = check_int(num_categories, "num_categories", minimum=2)
         self.sampler = GumbelSoftmax(
             temperature=temperature,
             hard=hard,
@@ -231,7 +220,7 @@ class GumbelGAN(keras.Model):
         if not discriminator.built:
             discriminator.build((None, num_categories))
         self.discriminator = discriminator
-        self.generator_steps = _positive_int(generator_steps, "generator_steps")
+        self.generator_steps = check_int(generator_steps, "generator_steps")
         if true_probs is not None:
             true_probs = check_probs(true_probs, "true_probs")
             if len(true_probs) != num_categories:
@@ -273,7 +262,7 @@ class GumbelGAN(keras.Model):
             **kwargs: `jit_compile`, `steps_per_execution`, `run_eagerly`,
                 passed to `keras.Model.compile` (under a strategy with
                 several replicas, without XLA and one step per execution:
-                `keras_gumbel.distribute.compile_arguments`).
+                `keras_gumbel._compat.compile_arguments`).
         """
         unknown = set(kwargs) - {"jit_compile", "steps_per_execution", "run_eagerly"}
         if unknown:

