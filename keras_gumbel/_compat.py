@@ -125,7 +125,8 @@ import os as _os  # noqa: E402
 import warnings as _warnings  # noqa: E402
 
 import keras as _keras  # noqa: E402
-import tensorflow as _tf  # noqa: E402
+if _keras.backend.backend() == "tensorflow":  # the demos run on TensorFlow only
+    import tensorflow as _tf  # noqa: E402
 
 
 def compile_arguments(strategy, kwargs):
