@@ -19,7 +19,7 @@ the core is written with `keras.ops`.
     partitionable Threefry spends a block per number. The seed is a raw
     `uint32[2]` Threefry key (what a `SeedGenerator` holds on JAX).
   - PyTorch: `torch.rand` from a `torch.Generator` seeded with a hash of the
-    stateless seed (`torch_uniform`); the seed is a pair of integers.
+    stateless seed (`torch_uniform`); the seed is an int64 tensor `[2]`.
 
 - `split` derives a second stateless seed from one, independent of it.
 - `replica_seed` folds the replica's index into a seed under a
@@ -35,7 +35,15 @@ import numpy as np
 
 from keras_gumbel._checks import fail
 
-__all__ = ["replica_seed", "rng_alg", "split", "stateless_seed", "uniform", "xla_uniform"]
+__all__ = [
+    "replica_seed",
+    "rng_alg",
+    "seed_generator",
+    "split",
+    "stateless_seed",
+    "uniform",
+    "xla_uniform",
+]
 
 BACKEND = keras.backend.backend()
 
@@ -104,14 +112,39 @@ def stateless_seed(seed):
 
 
 def _int_words(seed):
-    """An integer seed as two 32-bit words `(low, high)`: distinct integers
-    give distinct words (modulo 2**64), and every integer the backend's
-    `SeedGenerator` takes gives `(seed, 0)`, its first state, so a layer's
-    first draw is the op's draw with the same integer seed."""
+    """An integer seed (a signed 64-bit one) as two unsigned 32-bit words.
+
+    An integer that Keras' `SeedGenerator` holds on the backend (JAX: uint32
+    words, `0 <= seed < 2**32`; PyTorch: int32 words, `-2**31 <= seed <
+    2**31`) gives `(seed, 0)`, the state `SeedGenerator(seed)` starts from;
+    any other is hashed to 64 bits (`_mix64`, a bijection), so distinct
+    integers give distinct words and `seed_generator` can start a layer's
+    stream at them."""
+    if not -(2**63) <= seed < 2**63:
+        fail("seed", _SEEDS, seed)
     seed = int(seed)
-    # A SeedGenerator holds uint32 words on JAX, int32 words on PyTorch.
-    offset = 2**31 if BACKEND == "torch" else 0
-    return seed & _MASK32, ((seed + offset) >> 32) & _MASK32
+    low, high = (0, 2**32) if BACKEND == "jax" else (-(2**31), 2**31)
+    if low <= seed < high:
+        return seed & _MASK32, 0
+    mixed = _mix64(seed & _MASK32, (seed >> 32) & _MASK32)
+    return mixed & _MASK32, mixed >> 32
+
+
+def seed_generator(seed):
+    """A `keras.random.SeedGenerator` for a layer's integer `seed` (or
+    `None`), whose first draw is `stateless_seed(seed)`.
+
+    Keras' own holds every signed 64-bit seed on TensorFlow, but only 32-bit
+    ones on JAX and PyTorch: there the state starts at `_int_words(seed)`.
+    """
+    if BACKEND == "tensorflow" or seed is None:
+        return keras.random.SeedGenerator(seed)
+    generator = keras.random.SeedGenerator(0)
+    words = np.array(_int_words(seed), dtype=np.uint32)
+    if BACKEND == "torch":
+        words = words.view(np.int32)  # the state's int32, bit for bit
+    generator.state.assign(words)
+    return generator
 
 
 def _other_stateless_seed(seed):
@@ -122,7 +155,7 @@ def _other_stateless_seed(seed):
     elif seed is None:
         seed = keras.random.randint((2,), 0, 2**31 - 1, seed=None, dtype="int32")
     elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        seed = _int_words(seed)
+        seed = np.array(_int_words(seed), dtype=np.uint32)
     elif not keras.ops.is_tensor(seed) and not isinstance(seed, (list, tuple, np.ndarray)):
         fail("seed", _SEEDS, given)
     if BACKEND == "jax":

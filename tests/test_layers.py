@@ -336,3 +336,30 @@ def test_relaxed_bernoulli_bad_inputs_are_refused():
         gumbel_ops.relaxed_bernoulli(tensor([1, 2], "int32"))
     with pytest.raises(ValueError, match="hard must be True or False, received hard='no'"):
         gumbel_ops.relaxed_bernoulli(tensor(np.zeros(2)), hard="no")
+
+
+# Seeds ------------------------------------------------------------------------
+
+SEEDS = [0, 1, 7, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**62, 2**63 - 1, -1, -(2**31), -(2**63)]
+
+
+@pytest.mark.backends("jax", "torch")  # TensorFlow's: tests/test_reliability.py (issue 15)
+@pytest.mark.parametrize("cls", [GumbelSoftmax, RelaxedBernoulli])
+def test_every_64_bit_seed_gives_its_own_stream_and_a_layer_starts_at_the_op(cls):
+    # Keras' SeedGenerator holds only 32-bit seeds on JAX and PyTorch; the
+    # layers take every signed 64-bit seed there too.
+    x = normal((16, 5), 0)
+    op = gumbel_ops.gumbel_softmax if cls is GumbelSoftmax else gumbel_ops.relaxed_bernoulli
+    draws = {}
+    for seed in SEEDS:
+        layer = cls(temperature=1.0, seed=seed)
+        for call in range(2):
+            draws[(seed, call)] = numpy(layer(x, training=True))
+        np.testing.assert_array_equal(draws[(seed, 0)], numpy(op(x, 1.0, seed=seed)), err_msg=f"seed={seed}")
+        np.testing.assert_array_equal(draws[(seed, 0)], numpy(cls(temperature=1.0, seed=seed)(x, training=True)))
+    values = list(draws.values())
+    for i in range(len(values)):
+        for j in range(i):
+            assert not np.array_equal(values[i], values[j]), (list(draws)[i], list(draws)[j])
+    with pytest.raises(ValueError, match=r"seed must be .*received seed=9223372036854775808"):
+        op(x, 1.0, seed=2**63)
