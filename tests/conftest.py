@@ -96,16 +96,29 @@ def pytest_report_header(config):
     backend = config.keras_backend
     lines = [f"keras backend: {backend}"]
     if backend != "tensorflow":
-        here = os.path.dirname(os.path.abspath(__file__))
-        left_out = sorted(
-            name for name in os.listdir(here)
-            if name.startswith("test_") and name.endswith(".py") and name not in CORE_TESTS
-        )
         lines.append(
-            f"TensorFlow-only test files, not run on {backend}: {', '.join(left_out)}; "
+            f"TensorFlow-only test files, not run on {backend}: {', '.join(_left_out_files())}; "
             f"tests marked tensorflow_only or backends(...) without {backend!r} are deselected"
         )
     return lines
+
+
+def _left_out_files():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return sorted(
+        name for name in os.listdir(here)
+        if name.startswith("test_") and name.endswith(".py") and name not in CORE_TESTS
+    )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # Also under -q, which hides the header: what this backend did not run.
+    backend = config.keras_backend
+    if backend != "tensorflow":
+        terminalreporter.write_line(
+            f"keras backend {backend}: the TensorFlow-only test files were not run "
+            f"({', '.join(_left_out_files())}); tensorflow_only tests are deselected"
+        )
 
 
 def pytest_collection_modifyitems(config, items):
