@@ -107,8 +107,8 @@ def check_choice(value, name, choices):
 
 
 def check_seed(value, name="seed", minimum=None):
-    """`None` or an integer (any size, as Keras' `SeedGenerator` takes),
-    `>= minimum` if given."""
+    """`None` or an integer that Keras' `SeedGenerator` takes (a signed
+    64-bit integer), `>= minimum` if given."""
     if value is None:
         return None
     if (
@@ -117,6 +117,9 @@ def check_seed(value, name="seed", minimum=None):
         or (minimum is not None and value < minimum)
     ):
         fail(name, "None or an integer" + ("" if minimum is None else f" >= {minimum}"), value)
+    if not -(2**63) <= value < 2**63:
+        lowest = "-2**63" if minimum is None else minimum
+        fail(name, f"None or an integer in [{lowest}, 2**63 - 1] (a 64-bit seed)", value)
     return int(value)
 
 

@@ -49,20 +49,18 @@ def flatten_layers(model):
 # draws are the other one: keras_gumbel._random).
 
 
-def concrete_value(tensor):
-    """The value of a scalar tensor or variable as a float, or `None` inside
-    a traced function (a `tf.function` graph, a `jax.jit` trace), where it is
-    known only at run time."""
+def is_traced(tensor):
+    """Whether a tensor or variable is symbolic: inside a traced function (a
+    `tf.function` graph, a `jax.jit` trace) its value is known only at run
+    time. PyTorch runs eagerly: never."""
     if _BACKEND == "tensorflow":
-        if not tf.executing_eagerly():
-            return None
-    elif _BACKEND == "jax":
+        return not tf.executing_eagerly()
+    if _BACKEND == "jax":
         import jax
 
         value = tensor.value if isinstance(tensor, keras.Variable) else tensor
-        if isinstance(value, jax.core.Tracer):
-            return None
-    return float(keras.ops.convert_to_numpy(tensor))
+        return isinstance(value, jax.core.Tracer)
+    return False
 
 
 def assert_at_run_time(tensor, condition, message):

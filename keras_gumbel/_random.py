@@ -36,6 +36,7 @@ import numpy as np
 from keras_gumbel._checks import fail
 
 __all__ = [
+    "fold_seed",
     "replica_seed",
     "rng_alg",
     "seed_generator",
@@ -52,9 +53,11 @@ if BACKEND == "tensorflow":
 
     from keras_gumbel._compat import in_xla_context
 
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _SEEDS = (
-    "None, an integer, a keras.random.SeedGenerator or a stateless seed "
-    "(an integer tensor of shape [2])"
+    "None, an integer in [-2**63, 2**63 - 1], a keras.random.SeedGenerator "
+    "or a stateless seed (an integer tensor of shape [2])"
 )
 
 _MASK32 = 0xFFFFFFFF
@@ -81,12 +84,20 @@ def stateless_seed(seed):
     TensorFlow an int32 tensor `[2]` (on JAX a `uint32[2]` Threefry key, on
     PyTorch an int64 tensor `[2]`; see `_other_stateless_seed`).
 
-    A `keras.random.SeedGenerator` advances its state, so successive calls
-    draw new noise; the same initial seed replays the same sequence. Under a
-    `tf.distribute` strategy with several replicas its state is the same on
-    every replica, so the replica's index is folded into it
-    (`replica_seed`): each replica draws different noise, reproducibly.
-    `None` draws a seed from TensorFlow's global generator.
+    An integer `s` (any that `keras.random.SeedGenerator` takes: a signed
+    64-bit integer) stands for the pair `[s, 0]`, the state a
+    `SeedGenerator(s)` starts from. A `SeedGenerator` advances its state,
+    so successive calls draw new noise; the same initial seed replays the
+    same sequence. Under a `tf.distribute` strategy with several replicas
+    its state is the same on every replica, so the replica's index is folded
+    into it (`replica_seed`): each replica draws different noise,
+    reproducibly. `None` draws a seed from TensorFlow's global generator.
+
+    The stateless random ops take int32 pairs under XLA (where they ignore
+    the high half of int64 ones); the int64 pairs of integers and
+    generators become int32 pairs through `fold_seed`, which keeps every
+    pair that fits in int32 and hashes the others, so distinct seeds give
+    distinct streams.
     """
     if BACKEND != "tensorflow":
         return _other_stateless_seed(seed)
@@ -96,7 +107,11 @@ def stateless_seed(seed):
     elif seed is None:
         return tf.random.uniform([2], maxval=tf.int32.max, dtype=tf.int32)
     elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        seed = [int(seed), 0]
+        if not _INT64_MIN <= seed <= _INT64_MAX:
+            fail("seed", _SEEDS, given)
+        if _INT32_MIN <= seed <= _INT32_MAX:
+            return tf.constant([int(seed), 0], tf.int32)  # what fold_seed gives
+        seed = tf.constant([int(seed), 0], tf.int64)
     elif not tf.is_tensor(seed) and not isinstance(seed, (list, tuple, np.ndarray)):
         fail("seed", _SEEDS, given)
     try:
@@ -106,8 +121,7 @@ def stateless_seed(seed):
     if seed.shape.rank != 1 or seed.shape[0] != 2 or not seed.dtype.is_integer:
         fail("seed", _SEEDS, given)
     if seed.dtype != tf.int32:
-        # XLA wants int32 seeds; SeedGenerator keeps an int64 state.
-        seed = tf.cast(tf.math.floormod(seed, tf.int32.max), tf.int32)
+        seed = fold_seed(tf.cast(seed, tf.int64))
     return seed
 
 
@@ -204,6 +218,31 @@ def _mix64(low, high):
     z = ((z & _MASK64) ^ ((z & _MASK64) >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
     z = (z ^ (z >> 27)) * 0x94D049BB133111EB & _MASK64
     return z ^ (z >> 31)
+
+
+def fold_seed(seed):
+    """An int64 seed pair `[2]` as an int32 pair, distinct pairs kept apart.
+
+    A pair whose two words fit in int32 is kept as it is (so `[s, c]` with
+    small `s` and `c`, the usual `SeedGenerator` state, draws exactly what
+    it always drew). Any other pair is hashed to 64 bits (SplitMix64's
+    finaliser over both words: Steele, Lea and Flood 2014), split into two
+    int32 words: distinct pairs then collide with probability about 2^-64,
+    where folding the words modulo 2^31 (as Keras does) made the seed
+    `2**31` draw exactly what the seed 1 draws.
+    """
+    low = tf.cast(seed, tf.int32)  # the low 32 bits of each word
+    fits = tf.reduce_all(tf.equal(tf.cast(low, tf.int64), seed))
+    words = tf.bitcast(seed, tf.uint64)
+    mixed = _splitmix64(tf.bitwise.bitwise_xor(_splitmix64(words[0]), words[1]))
+    return tf.where(fits, low, tf.bitcast(mixed, tf.int32))
+
+
+def _splitmix64(z):
+    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        z = tf.bitwise.bitwise_xor(z, tf.bitwise.right_shift(z, tf.constant(shift, tf.uint64)))
+        z = z * tf.constant(factor, tf.uint64)
+    return tf.bitwise.bitwise_xor(z, tf.bitwise.right_shift(z, tf.constant(31, tf.uint64)))
 
 
 def rng_alg():

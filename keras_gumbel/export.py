@@ -29,6 +29,7 @@ import keras
 import tensorflow as tf
 
 from keras_gumbel import ops as gumbel_ops
+from keras_gumbel._random import fold_seed
 from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
 
 __all__ = ["check_export_path", "export_generator", "export_vae"]
@@ -38,17 +39,15 @@ _SEED_SPEC = tf.TensorSpec(shape=(), dtype=tf.int64, name="seed")
 
 
 def stateless_seed_from_int64(seed):
-    """The stateless seed `[2]` (int32) of an int64 scalar `seed`: its low
-    and high 32-bit halves, so distinct int64 seeds never share a stream.
-
-    For `0 <= seed < 2**31` it is `[seed, 0]`, the seed keras_gumbel and
-    Keras derive from a Python integer `seed`: the exported samplers then
-    draw exactly what the Keras model draws with that integer seed.
+    """The stateless seed `[2]` (int32) of an int64 scalar `seed`: exactly the
+    one keras_gumbel derives from the Python integer `seed`
+    (`keras_gumbel.ops.stateless_seed`, the pair `[seed, 0]` folded to int32),
+    so the exported samplers draw what the Keras model draws with that
+    integer seed, for every int64 seed, and distinct seeds draw distinct
+    streams.
     """
     seed = tf.convert_to_tensor(seed, tf.int64)
-    low = tf.bitcast(tf.cast(tf.bitwise.bitwise_and(seed, 0xFFFFFFFF), tf.uint32), tf.int32)
-    high = tf.cast(tf.bitwise.right_shift(seed, 32), tf.int32)
-    return tf.stack([low, high])
+    return fold_seed(tf.stack([seed, tf.zeros_like(seed)]))
 
 
 def _check_n(n):

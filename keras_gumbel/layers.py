@@ -65,18 +65,28 @@ class _RelaxedSampler(keras.layers.Layer):
             constraint=MinValue(self.min_temperature) if trainable_temperature else None,
             autocast=False,
         )
-        self.supports_masking = False
+        # Both layers act elementwise along the batch and time axes: a
+        # Keras mask (from Masking or Embedding(mask_zero=True)) passes
+        # through unchanged (Layer.compute_mask returns it).
+        self.supports_masking = True
 
-    @staticmethod
-    def _distribution_logits(logits):
-        # TFP distributions on half precision lose too much; as in ops.
-        logits = ops.convert_to_tensor(logits)
-        if keras.backend.standardize_dtype(logits.dtype) in ("float16", "bfloat16"):
-            logits = ops.cast(logits, "float32")
-        return logits
+    def _distribution_args(self, logits):
+        """The temperature and `logits` in the dtype of the distribution
+        that `call`'s samples follow: the layer's compute dtype (inputs are
+        cast to it), float32 for half precisions (TFP on half precision
+        loses too much; the distribution casts the samples it scores)."""
+        dtype = gumbel_ops._compute_dtype(self.compute_dtype)
+        return ops.cast(self.temperature, dtype), ops.cast(logits, dtype)
 
     def _scaled(self, inputs):
-        return ops.cast(inputs, "float32") / self.temperature
+        """`inputs / temperature`, checked and finite (see
+        `keras_gumbel.ops.check_temperature` and `_over_temperature`)."""
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        x = ops.cast(inputs, gumbel_ops._compute_dtype(dtype))
+        temperature = gumbel_ops.check_temperature(self.temperature)
+        return gumbel_ops._over_temperature(
+            x, ops.cast(temperature, x.dtype), self.temperature.trainable
+        )
 
     def call(self, inputs, training=None):
         dtype = keras.backend.standardize_dtype(inputs.dtype)
@@ -170,6 +180,9 @@ class GumbelSoftmax(_RelaxedSampler):
         training: Python boolean: whether to sample (training) or to apply
             the `inference` mode.
 
+    A Keras mask on the inputs (from `Masking` or `Embedding(mask_zero=True)`)
+    passes through unchanged.
+
     Example:
 
     >>> logits = keras.layers.Reshape((30, 10))(keras.layers.Dense(300)(x))
@@ -213,35 +226,27 @@ class GumbelSoftmax(_RelaxedSampler):
     def build(self, input_shape):
         # The axis is known to be an integer; only now is the rank known.
         _checks.check_axis(self.axis, len(input_shape))
-        if input_shape[self.axis] is None:
-            raise ValueError(
-                f"the categories axis ({self.axis}) of the input must have a "
-                f"known size, received input shape {tuple(input_shape)}"
-            )
+        gumbel_ops.check_categories(input_shape, self.axis, "inputs")
 
     def distribution(self, logits):
         """`tfp.distributions.RelaxedOneHotCategorical` at the current
         temperature, the distribution `call` samples in training (its
-        categories on the last axis). TensorFlow Probability on TensorFlow,
-        its JAX substrate on JAX (when it imports); on PyTorch an
-        `ImportError` that says what to use instead."""
-        tfd = _compat.tfp_distributions()  # TFP loaded on first use only
-        logits = self._distribution_logits(logits)
+        categories on the last axis), in the dtype of the layer's samples
+        (float32 under half precision); its `log_prob` scores the layer's
+        samples whatever their dtype."""
+        from keras_gumbel import _distributions  # TFP, loaded on first use only
+
+        temperature, logits = self._distribution_args(logits)
         if self.axis not in (-1, len(logits.shape) - 1):
             logits = ops.moveaxis(logits, self.axis, -1)
-        return tfd.RelaxedOneHotCategorical(
-            ops.cast(self.temperature, logits.dtype), logits=logits
-        )
+        return _distributions.RelaxedOneHotCategorical(temperature, logits=logits)
 
     def _sample(self, inputs):
-        # The arguments were checked in __init__ and build: the unchecked op.
-        temperature = self.temperature
-        if self.estimator == "reinmax":
-            # A schedule may have assigned the variable a value below 1.
-            temperature = gumbel_ops.check_reinmax_temperature(temperature)
+        # The arguments were checked in __init__ and build: the unchecked op
+        # (which checks the temperature variable, on every call).
         return gumbel_ops._gumbel_softmax(
             inputs,
-            temperature,
+            self.temperature,
             self.axis % len(inputs.shape),
             self.seed_generator,
             self.estimator,
@@ -297,6 +302,9 @@ class RelaxedBernoulli(_RelaxedSampler):
         training: Python boolean: whether to sample (training) or to apply
             the `inference` mode.
 
+    A Keras mask on the inputs (from `Masking` or `Embedding(mask_zero=True)`)
+    passes through unchanged.
+
     Example:
 
     >>> z = RelaxedBernoulli(temperature=0.5, hard=True, seed=7)(keras.layers.Dense(64)(x))
@@ -304,13 +312,13 @@ class RelaxedBernoulli(_RelaxedSampler):
 
     def distribution(self, logits):
         """`tfp.distributions.RelaxedBernoulli` at the current temperature,
-        the distribution `call` samples in training (on the backends
-        `GumbelSoftmax.distribution` names)."""
-        tfd = _compat.tfp_distributions()  # TFP loaded on first use only
-        logits = self._distribution_logits(logits)
-        return tfd.RelaxedBernoulli(
-            ops.cast(self.temperature, logits.dtype), logits=logits
-        )
+        the distribution `call` samples in training, in the dtype of the
+        layer's samples (float32 under half precision); its `log_prob`
+        scores the layer's samples whatever their dtype."""
+        from keras_gumbel import _distributions  # TFP, loaded on first use only
+
+        temperature, logits = self._distribution_args(logits)
+        return _distributions.RelaxedBernoulli(temperature, logits=logits)
 
     def _sample(self, inputs):
         return gumbel_ops._relaxed_bernoulli(inputs, self.temperature, self.hard, self.seed_generator)

@@ -37,7 +37,9 @@ from keras_gumbel._random import split, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
+    "check_categories",
     "check_reinmax_temperature",
+    "check_temperature",
     "gumbel_max",
     "gumbel_softmax",
     "one_hot_argmax",
@@ -89,13 +91,25 @@ def _compute_dtype(dtype):
 
 
 def _check_axis(logits, axis):
-    axis = _checks.check_axis(axis, len(logits.shape))
-    if logits.shape[axis] is None:
+    checked = _checks.check_axis(axis, len(logits.shape))
+    check_categories(logits.shape, axis, "logits")
+    return checked
+
+
+def check_categories(shape, axis, name="logits"):
+    """Checks that the categories axis `axis` of a tensor of shape `shape`
+    has a known size >= 1 (an empty axis has no category to sample)."""
+    size = tuple(shape)[axis]
+    if size is None:
         raise ValueError(
-            f"the number of categories (logits.shape[{axis}]) must be known, "
-            f"received logits of shape {tuple(logits.shape)}"
+            f"the number of categories ({name}.shape[{axis}]) must be known, "
+            f"received {name} of shape {tuple(shape)}"
         )
-    return axis
+    if size == 0:
+        raise ValueError(
+            f"the categories axis must hold at least one category, received "
+            f"axis={axis} for {name} of shape {tuple(shape)}"
+        )
 
 
 def _gumbel(shape, seed, dtype):
@@ -206,13 +220,16 @@ def gumbel_softmax(
 
     `-inf` logits mark impossible categories: they are never sampled and their
     entries, outputs and gradients stay finite for the other categories.
+    A `+inf` logit marks a certain category: its row is that category's
+    one-hot, relaxed or hard, with a zero gradient (several `+inf` entries
+    of a row share its mass; the one-hot then takes the first).
 
     Args:
         logits: float tensor of unnormalized log-probabilities. float16 and
             bfloat16 are computed in float32 and returned in their own dtype.
         temperature: a finite number > 0, or a scalar tensor or variable
             (read on every call, so an annealed variable is seen by compiled
-            functions).
+            functions, and checked on every call: see `check_temperature`).
         hard: whether to return exact one-hots with straight-through gradients.
         axis: the categories axis.
         seed: `None`, an integer, a `keras.random.SeedGenerator`, or a
@@ -229,24 +246,21 @@ def gumbel_softmax(
     _float_dtype(logits, "logits")
     axis = _check_axis(logits, axis)
     estimator = resolve_estimator(estimator, hard)
-    if not _is_tensor(temperature):
-        _checks.check_temperature(temperature)
     samples = validate_samples(samples, estimator)
-    if estimator == "reinmax":
-        temperature = check_reinmax_temperature(temperature)
     return _gumbel_softmax(logits, temperature, axis, seed, estimator, samples)
 
 
 def _gumbel_softmax(logits, temperature, axis, seed, estimator, samples):
     """`gumbel_softmax` on checked arguments: float `logits`, `axis` in
-    `[0, rank)`, a resolved `estimator`, `samples` valid for it, and a
-    temperature already checked (and asserted >= 1 for ReinMax).
-    The layers call it directly, having checked their arguments once."""
+    `[0, rank)`, a resolved `estimator` and `samples` valid for it. The
+    layers call it directly, having checked their arguments once. The
+    temperature is checked here, on every call (`check_temperature`): a
+    variable may have changed since the last one."""
     dtype = keras.backend.standardize_dtype(logits.dtype)
     compute = _compute_dtype(dtype)
     x = ops.cast(logits, compute)
     trainable = getattr(temperature, "trainable", False)
-    temperature = ops.cast(temperature, compute)
+    temperature = ops.cast(check_temperature(temperature, estimator=estimator), compute)
     seed = stateless_seed(seed)
     noisy = x + _gumbel(ops.shape(x), seed, compute)
     if estimator in ("reinmax", "gapped_straight_through"):
@@ -266,14 +280,51 @@ def _gumbel_softmax(logits, temperature, axis, seed, estimator, samples):
 
 
 def _over_temperature(x, temperature, trainable):
-    """`x / temperature`, keeping a trainable temperature's gradient finite."""
-    if not trainable:
-        return x / temperature
-    # d/dtau of (-inf / tau) is inf * 0 = NaN even where the softmax
-    # gradient is 0: divide finite values only (the cheap path is kept
-    # for fixed temperatures, whose gradient nobody takes).
-    impossible = ops.isneginf(x)
-    return ops.where(impossible, -np.inf, ops.where(impossible, 0.0, x) / temperature)
+    """`x / temperature` for a softmax, kept finite where it matters.
+
+    A `+inf` entry (a certain category) becomes the dtype's largest finite
+    value, so the softmax gives it the whole mass instead of NaN
+    (`inf - inf`); several `+inf` entries of a row share it equally. A
+    trainable temperature's gradient stays finite at infinite entries,
+    whose `d(x / tau)/dtau = -x / tau^2` would be infinite (the cheap path is
+    kept for fixed temperatures, whose gradient nobody takes).
+    """
+    if trainable:
+        infinite = ops.isinf(x)
+        x = ops.where(infinite, x, ops.where(infinite, 0.0, x) / temperature)
+    else:
+        x = x / temperature
+    return _cap(x)
+
+
+@ops.custom_gradient
+def _cap(x):
+    """`minimum(x, the dtype's largest value)`, with an identity gradient.
+
+    The gradient of `minimum` selects (two more passes over the tensor, and
+    a sum for the bound); the identity is exact below the bound, and at a
+    capped `+inf` entry the incoming softmax gradient is 0 (its category's
+    probability is 1).
+    """
+
+    def grad(*args, upstream=None):
+        return args[0] if upstream is None else upstream
+
+    return ops.minimum(x, np.finfo(keras.backend.standardize_dtype(x.dtype)).max), grad
+
+
+def _without_certain(x, axis):
+    """`x` with every row that holds a `+inf` logit (a certain category)
+    made finite and degenerate: 0 at its `+inf` entries, `-inf` elsewhere.
+
+    The same distribution (all the mass on the `+inf` entries), written so
+    that `softmax`, `logsumexp` and the estimators' surrogates stay finite;
+    no gradient reaches such a row, whose sample does not depend on its
+    logits.
+    """
+    certain = ops.isposinf(x)
+    row = ops.any(certain, axis=axis, keepdims=True)
+    return ops.where(row, ops.where(certain, 0.0, -np.inf), x)
 
 
 def gumbel_max(logits, axis=-1, seed=None):
@@ -313,35 +364,61 @@ def validate_samples(samples, estimator):
     return samples
 
 
-def check_reinmax_temperature(temperature, name="temperature"):
-    """Checks the `temperature >= 1` that ReinMax requires (Liu et al. 2023).
+def check_temperature(temperature, name="temperature", estimator=None):
+    """Checks a temperature where it reaches a sampler: a finite number > 0,
+    and >= 1 for `estimator="reinmax"` (Liu et al. 2023).
 
     A Python number, or a tensor or variable read eagerly, raises
-    `ValueError` now. Inside a traced function the check is an assertion
-    that fails the step at run time (`InvalidArgumentError`); under XLA
-    (`jit_compile=True`), which drops assertions, there is no check.
+    `ValueError` now, naming `name` and the value. Inside a traced function
+    (a compiled `fit` without XLA) the check is an assertion that fails the
+    step at run time (`InvalidArgumentError`). XLA (`jit_compile=True`)
+    drops assertions: there the check is `TemperatureScheduler`'s, which
+    refuses a bad schedule value before it reaches the variable.
 
-    `name` is the argument's name in the error (e.g. `"min_temperature"`
-    for the floor of an annealed temperature).
+    Args:
+        temperature: a number, or a scalar tensor or variable.
+        name: the argument's name in the error (e.g. `"min_temperature"`).
+        estimator: the estimator the temperature is for (`"reinmax"` needs
+            `temperature >= 1`).
 
     Returns:
         `temperature`, or in a traced graph the tensor that carries the
         assertion.
     """
-    is_tensor = _is_tensor(temperature)
-    value = _compat.concrete_value(temperature) if is_tensor else temperature
-    if value is None:
+    reinmax = estimator == "reinmax"
+    if not _is_tensor(temperature):
+        value = _checks.check_temperature(temperature, name)
+    elif not _compat.is_traced(temperature):
+        value = _checks.check_temperature(_number(temperature), name)
+    else:
+        if reinmax:
+            rule = f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023)"
+        else:
+            rule = f"{name} must be a finite number > 0"
         return _compat.assert_at_run_time(
             temperature,
-            lambda t: t >= 1,
-            f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023)",
+            lambda t: ops.logical_and(ops.isfinite(t), t >= 1 if reinmax else t > 0),
+            f"{rule}, received {name}=",
         )
-    if not value >= 1:
+    if reinmax and value < 1:
         raise ValueError(
             f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023), "
             f"received {name}={value!r}"
         )
     return temperature
+
+
+def _number(tensor):
+    # A scalar's shortest decimal form in its own dtype: the float32 -0.07
+    # reads -0.07, not -0.07000000029802322.
+    value = ops.convert_to_numpy(tensor)
+    return float(str(value)) if np.ndim(value) == 0 else value
+
+
+def check_reinmax_temperature(temperature, name="temperature"):
+    """`check_temperature(temperature, name, estimator="reinmax")`: a finite
+    number >= 1 (Liu et al. 2023)."""
+    return check_temperature(temperature, name, estimator="reinmax")
 
 
 def _conditional_gumbel(x, hard, axis, seed, samples):
@@ -370,7 +447,10 @@ def _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, sampl
     # The forward pass's own relaxed sample `soft` is one conditional draw;
     # the other samples - 1 come from a seed split off the forward seed.
     extra_seed = split(seed)
-    noise = _conditional_gumbel(ops.stop_gradient(x), hard, axis, extra_seed, samples - 1)
+    # Any finite noise gives a row with a +inf logit its one-hot: draw it
+    # from the finite form of the logits.
+    finite = _without_certain(ops.stop_gradient(x), axis)
+    noise = _conditional_gumbel(finite, hard, axis, extra_seed, samples - 1)
     scaled = _over_temperature(ops.expand_dims(x, 0) + noise, temperature, trainable)
     more = ops.softmax(scaled, axis=axis + 1)
     return (soft + ops.sum(more, axis=0)) / samples
@@ -390,6 +470,7 @@ def _softmax_jacobian_surrogate(x, probs, axis):
 
 
 def _reinmax_surrogate(x, hard, temperature, axis):
+    x = _without_certain(x, axis)
     pi0 = ops.softmax(x, axis=axis)
     pi1 = (hard + ops.softmax(x / temperature, axis=axis)) / 2
     # -inf logits have pi0 = pi1 = 0, so zeroing them changes no gradient
@@ -401,6 +482,7 @@ def _reinmax_surrogate(x, hard, temperature, axis):
 
 
 def _gapped_surrogate(x, hard, temperature, trainable, axis):
+    x = _without_certain(x, axis)
     top = ops.max(x, axis=axis, keepdims=True)
     shift = ops.where(hard > 0, top - x, -ops.relu(x - top + GAP))
     shifted = x + ops.stop_gradient(shift)
@@ -432,7 +514,8 @@ def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
         logits: float tensor of log-odds; `±inf` gives a sure 1 or 0. float16
             and bfloat16 are computed in float32 and returned in their own
             dtype.
-        temperature: a finite number > 0, or a scalar tensor or variable.
+        temperature: a finite number > 0, or a scalar tensor or variable
+            (checked on every call: see `check_temperature`).
         hard: whether to return exact 0/1 values with straight-through
             gradients.
         seed: `None`, an integer, a `keras.random.SeedGenerator`, or a
@@ -444,17 +527,17 @@ def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
     logits = ops.convert_to_tensor(logits)
     _float_dtype(logits, "logits")
     _checks.check_bool(hard, "hard")
-    if not _is_tensor(temperature):
-        _checks.check_temperature(temperature)
     return _relaxed_bernoulli(logits, temperature, hard, seed)
 
 
 def _relaxed_bernoulli(logits, temperature, hard, seed):
-    """`relaxed_bernoulli` on checked arguments (the layer calls it directly)."""
+    """`relaxed_bernoulli` on checked arguments (the layer calls it
+    directly); the temperature is checked here, on every call."""
     dtype = keras.backend.standardize_dtype(logits.dtype)
     compute = _compute_dtype(dtype)
     x = ops.cast(logits, compute)
     trainable = getattr(temperature, "trainable", False)
+    temperature = check_temperature(temperature)
     # TFP's order of operations (a logistic with loc = logits / tau and
     # scale = 1 / tau), so the same seed gives TFP's sample.
     rate = 1.0 / ops.cast(temperature, compute)
