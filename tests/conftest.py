@@ -28,6 +28,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 CORE_TESTS = (
     "test_callbacks.py",
     "test_estimators.py",
+    "test_layer_harness.py",
     "test_layers.py",
     "test_ops.py",
     "test_package.py",
