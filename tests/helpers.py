@@ -148,6 +148,8 @@ def value_and_grad(fn, *args, seed_generators=()):
                 leaf.grad = None
             leaves.append(leaf)
         y = fn(*[a if is_var else leaf for a, leaf, is_var in zip(args, leaves, variables)])
+        if not y.requires_grad:  # nothing depends on the sources (an argmax)
+            return numpy(y.detach()), [np.zeros(tuple(leaf.shape)) for leaf in leaves]
         y.backward()
         grads = [leaf.grad if leaf.grad is not None else torch.zeros_like(leaf) for leaf in leaves]
         return numpy(y.detach()), [numpy(g) for g in grads]
