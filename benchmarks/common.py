@@ -46,6 +46,11 @@ def machine_info():
     return info
 
 
+# The sampler benchmarks' shapes and temperature (benchmarks/sampler.py,
+# benchmarks/backends.py).
+SHAPES = ((100, 30, 10), (4096, 30, 10), (1024, 1000))
+TAU = 0.5
+
 _TORCH = {}
 
 
@@ -116,3 +121,36 @@ def table(rows, columns):
     for r in rows:
         lines.append("  ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)))
     return "\n".join(lines)
+
+
+def torch_threads(fn, threads):
+    """`fn` run with `threads` torch threads (`None`: torch's default)."""
+    torch = optional_torch()
+    threads = threads or torch_default_threads()
+
+    def call():
+        torch.set_num_threads(threads)
+        return fn()
+
+    return call
+
+
+def torch_candidates(shape, hard):
+    """`torch.nn.functional.gumbel_softmax` forward + backward at torch's
+    default thread count (`torch`) and at one thread (`torch_1thread`): on a
+    shared machine OpenMP's spinning threads can make the default slower, so
+    the ratios use the faster of the two. Empty without torch."""
+    torch = optional_torch()
+    if torch is None:
+        return {}
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(shape, generator=gen).requires_grad_(True)
+    w = torch.randn(shape, generator=gen)
+
+    def step():
+        logits.grad = None
+        y = torch.nn.functional.gumbel_softmax(logits, tau=TAU, hard=hard)
+        (w * y).sum().backward()
+        return logits.grad
+
+    return {"torch": torch_threads(step, None), "torch_1thread": torch_threads(step, 1)}

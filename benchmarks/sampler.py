@@ -22,13 +22,9 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from benchmarks.common import interleaved, optional_torch, torch_default_threads
+from benchmarks.common import SHAPES, TAU, interleaved, torch_candidates
 from keras_gumbel import GumbelSoftmax
 from keras_gumbel import ops as gumbel_ops
-
-SHAPES = ((100, 30, 10), (4096, 30, 10), (1024, 1000))
-TAU = 0.5
-
 
 def _straight_through(y):
     hard = tf.one_hot(tf.argmax(y, -1), y.shape[-1], dtype=y.dtype)
@@ -77,39 +73,6 @@ def tf_candidates(shape, hard, jit=True):
     if jit:
         fns["layer_xla"] = gradient_step(lambda x: layer_xla(x, training=True), jit_compile=True)
     return fns
-
-
-def torch_threads(fn, threads):
-    """`fn` run with `threads` torch threads (`None`: torch's default)."""
-    torch = optional_torch()
-    threads = threads or torch_default_threads()
-
-    def call():
-        torch.set_num_threads(threads)
-        return fn()
-
-    return call
-
-
-def torch_candidates(shape, hard):
-    """`torch.nn.functional.gumbel_softmax` forward + backward at torch's
-    default thread count (`torch`) and at one thread (`torch_1thread`): on a
-    shared machine OpenMP's spinning threads can make the default slower, so
-    the ratios use the faster of the two. Empty without torch."""
-    torch = optional_torch()
-    if torch is None:
-        return {}
-    gen = torch.Generator().manual_seed(0)
-    logits = torch.randn(shape, generator=gen).requires_grad_(True)
-    w = torch.randn(shape, generator=gen)
-
-    def step():
-        logits.grad = None
-        y = torch.nn.functional.gumbel_softmax(logits, tau=TAU, hard=hard)
-        (w * y).sum().backward()
-        return logits.grad
-
-    return {"torch": torch_threads(step, None), "torch_1thread": torch_threads(step, 1)}
 
 
 def run(shapes=SHAPES, rounds=7, min_time=0.2, jit=True):

@@ -1,18 +1,24 @@
 """keras_gumbel: Gumbel-softmax (Concrete) layers, schedules and demos for Keras 3.
 
-Keras 3 on the TensorFlow backend; the sampling distribution is TensorFlow
-Probability's `RelaxedOneHotCategorical`.
+The core (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`, `schedules`,
+`TemperatureScheduler`) runs on Keras' TensorFlow, JAX and PyTorch backends;
+the demos (`models`, `data`, `export`, `distribute`, the training recipes and
+CLIs) on TensorFlow only. `layer.distribution()` returns TensorFlow
+Probability's distributions (its JAX substrate on JAX).
 """
 
 import os as _os
 
+BACKENDS = ("tensorflow", "jax", "torch")
+
 
 def _check_backend(backend):
-    if backend != "tensorflow":
+    if backend not in BACKENDS:
         raise ImportError(
-            "keras_gumbel needs Keras' TensorFlow backend, but Keras is set to "
-            f"the {backend!r} backend. Set the environment variable "
-            "KERAS_BACKEND=tensorflow (or unset it) before importing keras."
+            f"keras_gumbel runs on Keras' {', '.join(BACKENDS)} backends, but Keras "
+            f"is set to the {backend!r} backend (KERAS_BACKEND={backend}). Set the "
+            "environment variable KERAS_BACKEND to one of them (or unset it for "
+            "tensorflow) before importing keras."
         )
 
 

@@ -8,8 +8,13 @@ modules.
 
 # -- core: ops, layers, callbacks ----------------------------------------------
 
-import tensorflow as tf
-from tensorflow.python.ops import control_flow_util
+import keras
+
+_BACKEND = keras.backend.backend()
+
+if _BACKEND == "tensorflow":
+    import tensorflow as tf
+    from tensorflow.python.ops import control_flow_util
 
 
 def in_xla_context():
@@ -40,6 +45,78 @@ def flatten_layers(model):
     return list(model._flatten_layers(include_self=False, recursive=True))
 
 
+# Backend differences the core needs, behind three small functions (the random
+# draws are the other one: keras_gumbel._random).
+
+
+def is_traced(tensor):
+    """Whether a tensor or variable is symbolic: inside a traced function (a
+    `tf.function` graph, a `jax.jit` trace) its value is known only at run
+    time. PyTorch runs eagerly: never."""
+    if _BACKEND == "tensorflow":
+        return not tf.executing_eagerly()
+    if _BACKEND == "jax":
+        import jax
+
+        value = tensor.value if isinstance(tensor, keras.Variable) else tensor
+        return isinstance(value, jax.core.Tracer)
+    return False
+
+
+def assert_at_run_time(tensor, condition, message):
+    """`tensor`, checked by `condition(tensor)` when the traced function runs.
+
+    On TensorFlow a graph assertion (`InvalidArgumentError` with `message`);
+    inside an XLA cluster, which drops assertions, and under `jax.jit`,
+    which has none, `tensor` unchecked (PyTorch runs eagerly: its values
+    are always concrete).
+    """
+    if _BACKEND != "tensorflow" or in_xla_context():
+        return tensor
+    tensor = tf.convert_to_tensor(tensor)
+    check = tf.debugging.Assert(condition(tensor), [message, tensor])
+    with tf.control_dependencies([check]):
+        return tf.identity(tensor)
+
+
+def tfp_distributions():
+    """TensorFlow Probability's `distributions` for the backend: TFP itself
+    on TensorFlow, its JAX substrate (`tensorflow_probability.substrates.jax`)
+    on JAX; otherwise an `ImportError` that says what is needed.
+
+    tensorflow-probability 0.25's JAX substrate fails to import with
+    jax >= 0.4.36 (it reads `jax.interpreters.xla.pytype_aval_mappings`,
+    since removed): the error names the installed versions.
+    """
+    if _BACKEND == "tensorflow":
+        import tensorflow_probability as tfp  # loaded on first use only
+
+        return tfp.distributions
+    if _BACKEND == "jax":
+        try:
+            from tensorflow_probability.substrates import jax as tfp_jax
+
+            return tfp_jax.distributions  # a lazy module: this imports it
+        except Exception as error:  # an ImportError, or an AttributeError of a stale substrate
+            import jax
+
+            raise ImportError(
+                "layer.distribution() on the JAX backend returns TensorFlow "
+                "Probability's JAX substrate (tensorflow_probability.substrates.jax), "
+                f"which failed to import with jax {jax.__version__}: "
+                f"{type(error).__name__}: {error}. Install a tensorflow-probability "
+                "release that supports this JAX (pip install tensorflow-probability), "
+                "or use KERAS_BACKEND=tensorflow for distribution()."
+            ) from error
+    raise ImportError(
+        f"layer.distribution() needs TensorFlow Probability, which has no "
+        f"{_BACKEND} substrate (KERAS_BACKEND={_BACKEND}). Use KERAS_BACKEND=tensorflow, "
+        "or KERAS_BACKEND=jax with tensorflow_probability.substrates.jax; on PyTorch, "
+        "torch.distributions.RelaxedOneHotCategorical and RelaxedBernoulli are the same "
+        "distributions."
+    )
+
+
 # -- demos: models, distribute, recipes ----------------------------------------
 
 import json as _json  # noqa: E402
@@ -47,7 +124,8 @@ import os as _os  # noqa: E402
 import warnings as _warnings  # noqa: E402
 
 import keras as _keras  # noqa: E402
-import tensorflow as _tf  # noqa: E402
+if _keras.backend.backend() == "tensorflow":  # the demos run on TensorFlow only
+    import tensorflow as _tf  # noqa: E402
 
 
 def compile_arguments(strategy, kwargs):

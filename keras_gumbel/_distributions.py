@@ -1,7 +1,8 @@
 """The TFP distributions the sampling layers' `distribution()` returns.
 
 Private, and imported only by `distribution()`: it imports TensorFlow
-Probability, which `import keras_gumbel` does not load.
+Probability (its JAX substrate on JAX), which `import keras_gumbel` does
+not load.
 
 A layer samples in its compute dtype (float16 or bfloat16 under a
 half-precision policy), while its distribution works in float32 at least
@@ -12,8 +13,13 @@ they score to their own dtype first, so
 for every dtype and dtype policy. Everything else is TFP's.
 """
 
-import tensorflow as tf
-import tensorflow_probability as tfp
+from keras import ops
+
+from keras_gumbel import _compat
+
+# TFP itself on TensorFlow, its JAX substrate on JAX; elsewhere an
+# ImportError that says what is needed.
+_tfd = _compat.tfp_distributions()
 
 __all__ = ["RelaxedBernoulli", "RelaxedOneHotCategorical"]
 
@@ -22,17 +28,17 @@ class _ScoresAnyFloat:
     """Casts the value of `log_prob` and `prob` to the distribution's dtype."""
 
     def log_prob(self, value, name="log_prob", **kwargs):
-        return super().log_prob(tf.cast(value, self.dtype), name=name, **kwargs)
+        return super().log_prob(ops.cast(value, self.dtype), name=name, **kwargs)
 
     def prob(self, value, name="prob", **kwargs):
-        return super().prob(tf.cast(value, self.dtype), name=name, **kwargs)
+        return super().prob(ops.cast(value, self.dtype), name=name, **kwargs)
 
 
-class RelaxedOneHotCategorical(_ScoresAnyFloat, tfp.distributions.RelaxedOneHotCategorical):
+class RelaxedOneHotCategorical(_ScoresAnyFloat, _tfd.RelaxedOneHotCategorical):
     """`tfp.distributions.RelaxedOneHotCategorical` that scores samples of
     any float dtype (`GumbelSoftmax.distribution`)."""
 
 
-class RelaxedBernoulli(_ScoresAnyFloat, tfp.distributions.RelaxedBernoulli):
+class RelaxedBernoulli(_ScoresAnyFloat, _tfd.RelaxedBernoulli):
     """`tfp.distributions.RelaxedBernoulli` that scores samples of any float
     dtype (`RelaxedBernoulli.distribution`)."""

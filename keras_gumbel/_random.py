@@ -1,29 +1,57 @@
 """Randomness for the ops: seeds, uniform noise and the per-replica fold-in.
 
-Private. `ops` draws all its noise through `uniform`; nothing here knows
-about Gumbel distributions.
+Private. `ops` draws all its noise through `uniform` (and `split` for a
+second, independent stream); nothing here knows about Gumbel distributions.
+This is the one module that holds backend-specific random code; the rest of
+the core is written with `keras.ops`.
 
 - `stateless_seed` turns any accepted seed (`None`, an integer, a
-  `keras.random.SeedGenerator`, a stateless seed tensor `[2]`) into an int32
-  stateless seed `[2]`.
-- `uniform` draws from `[tiny, 1)` with the algorithm the context calls for:
-  Philox outside XLA (TFP's and Keras' generator), 64-bit Threefry words
-  inside an XLA cluster (`xla_uniform`).
+  `keras.random.SeedGenerator`, a stateless seed tensor `[2]`) into the
+  backend's stateless seed.
+- `uniform` draws from `[tiny, 1)`, on each backend with its fastest
+  counter-based generator:
+
+  - TensorFlow: Philox outside XLA (TFP's and Keras' generator), 64-bit
+    Threefry words inside an XLA cluster (`xla_uniform`); the seed is an
+    int32 tensor `[2]`.
+  - JAX: Threefry-2x32 bits drawn directly, one block per two numbers
+    (`jax_uniform`): 2.5-4x faster on CPU than `jax.random.uniform`, whose
+    partitionable Threefry spends a block per number. The seed is a raw
+    `uint32[2]` Threefry key (what a `SeedGenerator` holds on JAX).
+  - PyTorch: `torch.rand` from a `torch.Generator` seeded with a hash of the
+    stateless seed (`torch_uniform`); the seed is an int64 tensor `[2]`.
+
+- `split` derives a second stateless seed from one, independent of it.
 - `replica_seed` folds the replica's index into a seed under a
   `tf.distribute` strategy, so replicas sharing one generator state draw
-  different noise.
+  different noise (TensorFlow only).
 """
 
+import math
 import numbers
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_gumbel._checks import fail
-from keras_gumbel._compat import in_xla_context
 
-__all__ = ["fold_seed", "replica_seed", "rng_alg", "stateless_seed", "uniform", "xla_uniform"]
+__all__ = [
+    "fold_seed",
+    "replica_seed",
+    "rng_alg",
+    "seed_generator",
+    "split",
+    "stateless_seed",
+    "uniform",
+    "xla_uniform",
+]
+
+BACKEND = keras.backend.backend()
+
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    from keras_gumbel._compat import in_xla_context
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -31,6 +59,9 @@ _SEEDS = (
     "None, an integer in [-2**63, 2**63 - 1], a keras.random.SeedGenerator "
     "or a stateless seed (an integer tensor of shape [2])"
 )
+
+_MASK32 = 0xFFFFFFFF
+_MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
 def replica_seed(seed):
@@ -49,7 +80,9 @@ def replica_seed(seed):
 
 
 def stateless_seed(seed):
-    """Turns any accepted `seed` into a stateless seed: an int32 tensor `[2]`.
+    """Turns any accepted `seed` into the backend's stateless seed: on
+    TensorFlow an int32 tensor `[2]` (on JAX a `uint32[2]` Threefry key, on
+    PyTorch an int64 tensor `[2]`; see `_other_stateless_seed`).
 
     An integer `s` (any that `keras.random.SeedGenerator` takes: a signed
     64-bit integer) stands for the pair `[s, 0]`, the state a
@@ -66,6 +99,8 @@ def stateless_seed(seed):
     pair that fits in int32 and hashes the others, so distinct seeds give
     distinct streams.
     """
+    if BACKEND != "tensorflow":
+        return _other_stateless_seed(seed)
     given = seed
     if isinstance(seed, keras.random.SeedGenerator):
         seed = replica_seed(tf.convert_to_tensor(seed.next()))
@@ -88,6 +123,101 @@ def stateless_seed(seed):
     if seed.dtype != tf.int32:
         seed = fold_seed(tf.cast(seed, tf.int64))
     return seed
+
+
+def _int_words(seed):
+    """An integer seed (a signed 64-bit one) as two unsigned 32-bit words.
+
+    An integer that Keras' `SeedGenerator` holds on the backend (JAX: uint32
+    words, `0 <= seed < 2**32`; PyTorch: int32 words, `-2**31 <= seed <
+    2**31`) gives `(seed, 0)`, the state `SeedGenerator(seed)` starts from;
+    any other is hashed to 64 bits (`_mix64`, a bijection), so distinct
+    integers give distinct words and `seed_generator` can start a layer's
+    stream at them."""
+    if not -(2**63) <= seed < 2**63:
+        fail("seed", _SEEDS, seed)
+    seed = int(seed)
+    low, high = (0, 2**32) if BACKEND == "jax" else (-(2**31), 2**31)
+    if low <= seed < high:
+        return seed & _MASK32, 0
+    mixed = _mix64(seed & _MASK32, (seed >> 32) & _MASK32)
+    return mixed & _MASK32, mixed >> 32
+
+
+def seed_generator(seed):
+    """A `keras.random.SeedGenerator` for a layer's integer `seed` (or
+    `None`), whose first draw is `stateless_seed(seed)`.
+
+    Keras' own holds every signed 64-bit seed on TensorFlow, but only 32-bit
+    ones on JAX and PyTorch: there the state starts at `_int_words(seed)`.
+    """
+    if BACKEND == "tensorflow" or seed is None:
+        return keras.random.SeedGenerator(seed)
+    generator = keras.random.SeedGenerator(0)
+    words = np.array(_int_words(seed), dtype=np.uint32)
+    if BACKEND == "torch":
+        words = words.view(np.int32)  # the state's int32, bit for bit
+    generator.state.assign(words)
+    return generator
+
+
+def _other_stateless_seed(seed):
+    """`stateless_seed` on JAX and PyTorch."""
+    given = seed
+    if isinstance(seed, keras.random.SeedGenerator):
+        seed = seed.next()
+    elif seed is None:
+        seed = keras.random.randint((2,), 0, 2**31 - 1, seed=None, dtype="int32")
+    elif isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        seed = np.array(_int_words(seed), dtype=np.uint32)
+    elif not keras.ops.is_tensor(seed) and not isinstance(seed, (list, tuple, np.ndarray)):
+        fail("seed", _SEEDS, given)
+    if BACKEND == "jax":
+        import jax.numpy as jnp
+
+        try:
+            words = jnp.asarray(seed)
+        except (TypeError, ValueError):
+            fail("seed", _SEEDS, given)
+        if words.shape != (2,) or not jnp.issubdtype(words.dtype, jnp.integer):
+            fail("seed", _SEEDS, given)
+        return words.astype(jnp.uint32)
+    import torch
+
+    try:
+        words = torch.as_tensor(seed) if keras.ops.is_tensor(seed) else torch.as_tensor(np.asarray(seed))
+    except (TypeError, ValueError, RuntimeError):
+        fail("seed", _SEEDS, given)
+    if tuple(words.shape) != (2,) or words.dtype.is_floating_point or words.dtype == torch.bool:
+        fail("seed", _SEEDS, given)
+    return words.to(torch.int64)
+
+
+def split(seed):
+    """A second stateless seed derived from `seed` (as `stateless_seed`
+    returns it), independent of it: for a second stream of noise."""
+    if BACKEND == "tensorflow":
+        return tf.random.experimental.stateless_split(seed, 1, alg=rng_alg())[0]
+    if BACKEND == "jax":
+        import jax
+
+        return jax.random.fold_in(seed, 1)
+    import torch
+
+    if seed.device.type == "meta":
+        return seed
+    low, high = (v & _MASK32 for v in seed.tolist())
+    mixed = _mix64(low, high ^ 0x9E3779B9)
+    return torch.tensor([mixed & _MASK32, mixed >> 32], dtype=torch.int64)
+
+
+def _mix64(low, high):
+    """SplitMix64's output function of the 64-bit word `(high, low)`: a
+    bijection that spreads every input bit over all 64 output bits."""
+    z = (((high & _MASK32) << 32) | (low & _MASK32)) + 0x9E3779B97F4A7C15
+    z = ((z & _MASK64) ^ ((z & _MASK64) >> 30)) * 0xBF58476D1CE4E5B9 & _MASK64
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EB & _MASK64
+    return z ^ (z >> 31)
 
 
 def fold_seed(seed):
@@ -135,6 +265,10 @@ def uniform(shape, seed, dtype):
     dtype = keras.backend.standardize_dtype(dtype)
     seed = stateless_seed(seed)
     tiny = np.finfo(dtype).tiny
+    if BACKEND == "jax":
+        return jax_uniform(shape, seed, dtype, tiny)
+    if BACKEND == "torch":
+        return torch_uniform(shape, seed, dtype, tiny)
     if in_xla_context():
         return xla_uniform(shape, seed, dtype, tiny)
     return tf.random.stateless_uniform(
@@ -167,3 +301,58 @@ def xla_uniform(shape, seed, dtype, tiny):
     u = tf.bitcast(tf.bitwise.bitwise_or(mantissa, one), tf.float32) - 1.0
     # As tf.random.stateless_uniform's `u * (maxval - minval) + minval`.
     return tf.cast(u + tiny, dtype)
+
+
+def jax_uniform(shape, key, dtype, tiny):
+    """Threefry-2x32 uniform noise on [tiny, 1) for JAX, from a raw key.
+
+    `jax.random.uniform` (with JAX's default, partitionable Threefry) runs
+    one Threefry block per number and uses one of its two output words;
+    drawing the bits with `jax.extend.random.threefry_2x32` over counters
+    `0..n-1` runs a block per two numbers, as JAX's non-partitionable
+    Threefry does, and is 2.5-4x faster on CPU (the Gumbel-softmax layer's
+    forward + backward 2.5-3x, measured with jax 0.10.2). float32 takes the
+    top 23 bits as its mantissa, as `xla_uniform` and TensorFlow do; other
+    dtypes use `jax.random.uniform`.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    shape = tuple(int(d) for d in shape)
+    if dtype != "float32":
+        return jax.random.uniform(key, shape, dtype=dtype, minval=tiny, maxval=1.0)
+    from jax.extend.random import threefry_2x32
+
+    n = math.prod(shape)
+    even = n + n % 2  # threefry_2x32 pairs the counters' two halves
+    bits = threefry_2x32(key, jnp.arange(even, dtype=jnp.uint32))
+    if even != n:
+        bits = bits[:n]
+    mantissa = jax.lax.shift_right_logical(bits.reshape(shape), jnp.uint32(9))
+    one = jax.lax.bitcast_convert_type(mantissa | jnp.uint32(0x3F800000), jnp.float32)
+    return (one - 1.0) + jnp.float32(tiny)
+
+
+def torch_uniform(shape, seed, dtype, tiny):
+    """`torch.rand` noise on [tiny, 1) from a `torch.Generator` seeded with
+    a hash of the stateless seed.
+
+    Keras' own PyTorch draws seed a generator with the sum of the two seed
+    words, so a `SeedGenerator(s)`'s k-th draw equals `SeedGenerator(s+1)`'s
+    (k-1)-th; the hash (`_mix64`) gives every pair of words its own stream.
+    PyTorch's CPU generator (mt19937) keeps 32 bits of a seed, so the hash's
+    halves are folded together first.
+    """
+    import torch
+
+    shape = tuple(int(d) for d in shape)
+    torch_dtype = getattr(torch, dtype)
+    device = keras.ops.convert_to_tensor(0.0).device
+    if device.type == "meta" or seed.device.type == "meta":
+        # Symbolic shape inference: no values, no generator.
+        return torch.rand(shape, dtype=torch_dtype, device="meta")
+    low, high = (v & _MASK32 for v in seed.tolist())
+    mixed = _mix64(low, high)
+    generator = torch.Generator(device=device)
+    generator.manual_seed((mixed ^ (mixed >> 32)) & _MASK64)
+    return torch.rand(shape, generator=generator, dtype=torch_dtype, device=device) + tiny

@@ -140,6 +140,13 @@ class TemperatureScheduler(keras.callbacks.Callback):
         except ValueError as error:
             raise ValueError(f"TemperatureScheduler: {error}") from None
         if force or value != self._value:
+            # On JAX, fit passes the model's variables from one compiled step
+            # to the next as a state of its own and writes them back only at
+            # the end of the epoch, so an assign between steps would be lost.
+            # Reading `self.model` (Keras' Callback.model) writes the state
+            # back now, and fit re-reads the variables, this assignment
+            # included, before the next step. Other backends: a no-op.
+            self.model  # noqa: B018
             for variable in self.temperatures:
                 variable.assign(value)
             self._value = value

@@ -7,6 +7,8 @@ scheduler reads: 0 success, 2 usage error (a bad flag, or a run refused
 before any work), 1 another failure (one line on stderr), 130 interrupted.
 """
 
+from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on another backend)
+
 import argparse
 import dataclasses
 import importlib.util

@@ -1,5 +1,7 @@
 """tf.data input pipelines for the demos."""
 
+from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on another backend)
+
 import functools
 import glob
 import numbers

@@ -24,6 +24,8 @@ global batch and splits it over the replicas):
 >>> vae.fit(load_mnist("train", batch_size=100 * strategy.num_replicas_in_sync))
 """
 
+from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on another backend)
+
 import json
 import os
 import tempfile

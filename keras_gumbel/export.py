@@ -19,6 +19,8 @@ that is renamed into place once it is complete, so `path` holds the old
 model or the new one, never a half-written one.
 """
 
+from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on another backend)
+
 import os
 import shutil
 import tempfile

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_gumbel import _checks
+from keras_gumbel import _checks, _compat, _random
 from keras_gumbel import ops as gumbel_ops
 
 __all__ = ["GumbelSoftmax", "MinValue", "RelaxedBernoulli"]
@@ -52,7 +52,7 @@ class _RelaxedSampler(keras.layers.Layer):
             trainable_temperature, "trainable_temperature"
         )
         self.seed = _checks.check_seed(seed)
-        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        self.seed_generator = _random.seed_generator(self.seed)
         # The temperature is created eagerly (not in build) so a callback can
         # assign it before the layer has seen data. It stays float32 under
         # mixed precision (autocast=False).

@@ -4,8 +4,12 @@ estimators: the one place the formulas live.
 Every function here is pure: randomness comes only from the ``seed`` argument,
 which may be a ``keras.random.SeedGenerator`` (the usual case inside a layer),
 a Python integer, a stateless seed tensor of shape ``[2]``, or ``None``
-(non-deterministic, drawn from TensorFlow's global generator, which
-``tf.random.set_seed`` makes reproducible).
+(non-deterministic, drawn from the backend's global generator, which
+``keras.utils.set_random_seed`` makes reproducible; under ``jax.jit`` a seed
+is required, as for every Keras random op).
+
+The same code runs on every Keras backend (TensorFlow, JAX, PyTorch); only
+the uniform noise is drawn by backend-specific code (``keras_gumbel._random``).
 
 References:
   - E. Jang, S. Gu, B. Poole. Categorical Reparameterization with
@@ -26,12 +30,10 @@ References:
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from keras_gumbel import _checks
-from keras_gumbel._compat import in_xla_context
-from keras_gumbel._random import rng_alg, stateless_seed, uniform
+from keras_gumbel import _checks, _compat
+from keras_gumbel._random import split, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
@@ -69,7 +71,7 @@ validate_temperature = _checks.check_temperature
 
 
 def _is_tensor(value):
-    return tf.is_tensor(value) or isinstance(value, keras.Variable)
+    return ops.is_tensor(value) or isinstance(value, keras.Variable)
 
 
 def _float_dtype(x, name):
@@ -386,20 +388,18 @@ def check_temperature(temperature, name="temperature", estimator=None):
     reinmax = estimator == "reinmax"
     if not _is_tensor(temperature):
         value = _checks.check_temperature(temperature, name)
-    elif tf.executing_eagerly():
+    elif not _compat.is_traced(temperature):
         value = _checks.check_temperature(_number(temperature), name)
-    elif in_xla_context():
-        return temperature
     else:
-        value = tf.convert_to_tensor(temperature)
-        ok = tf.logical_and(tf.math.is_finite(value), value >= 1 if reinmax else value > 0)
         if reinmax:
             rule = f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023)"
         else:
             rule = f"{name} must be a finite number > 0"
-        check = tf.debugging.Assert(ok, [f"{rule}, received {name}=", value])
-        with tf.control_dependencies([check]):
-            return tf.identity(value)
+        return _compat.assert_at_run_time(
+            temperature,
+            lambda t: ops.logical_and(ops.isfinite(t), t >= 1 if reinmax else t > 0),
+            f"{rule}, received {name}=",
+        )
     if reinmax and value < 1:
         raise ValueError(
             f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023), "
@@ -446,7 +446,7 @@ def _conditional_gumbel(x, hard, axis, seed, samples):
 def _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, samples):
     # The forward pass's own relaxed sample `soft` is one conditional draw;
     # the other samples - 1 come from a seed split off the forward seed.
-    extra_seed = tf.random.experimental.stateless_split(seed, 1, alg=rng_alg())[0]
+    extra_seed = split(seed)
     # Any finite noise gives a row with a +inf logit its one-hot: draw it
     # from the finite form of the logits.
     finite = _without_certain(ops.stop_gradient(x), axis)

@@ -82,3 +82,99 @@ def interrupt_vae_run(train, config, after_epoch):
             train(config)
     finally:
         callbacks_lib.ReconstructionPlotter.on_epoch_end = plot
+
+
+# -- the same tests on every Keras backend --------------------------------------
+# Tensors go in as NumPy arrays through `tensor` and come out through `numpy`;
+# `value_and_grad` differentiates with the backend's own autodiff.
+
+
+def tensor(x, dtype=None):
+    """`x` (array-like) as a tensor of the current backend."""
+    import keras
+
+    x = np.asarray(x)
+    if dtype is None and x.dtype == np.float64:
+        dtype = "float32"
+    return keras.ops.convert_to_tensor(x, dtype=dtype)
+
+
+def numpy(x):
+    """A tensor or variable of any backend as a NumPy array."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow" and hasattr(x, "numpy"):
+        # keras.ops.convert_to_numpy fails on 0-d bfloat16 tensors (np.array
+        # of a TF scalar bfloat16 raises; TF 2.21, Keras 3.15).
+        return x.numpy()
+    return keras.ops.convert_to_numpy(x)
+
+
+def normal(shape, seed, dtype="float32"):
+    """Standard normal test data of `shape`, the same on every backend."""
+    return tensor(np.random.default_rng(seed).normal(size=shape), dtype)
+
+
+def dtype_of(x):
+    import keras
+
+    return keras.backend.standardize_dtype(x.dtype)
+
+
+def value_and_grad(fn, *args, seed_generators=()):
+    """`fn(*args)` (a scalar) and its gradients with respect to each of
+    `args` (tensors or trainable `keras.Variable`s), as NumPy arrays.
+
+    `seed_generators`: the `keras.random.SeedGenerator`s that `fn` draws
+    from; they advance as they would eagerly (JAX differentiates a pure
+    function, so their new states are carried out of it explicitly)."""
+    import keras
+
+    backend = keras.backend.backend()
+    variables = [isinstance(a, keras.Variable) for a in args]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            for a, is_var in zip(args, variables):
+                if not is_var:
+                    tape.watch(a)
+            y = fn(*args)
+        sources = [a.value if v else a for a, v in zip(args, variables)]
+        grads = tape.gradient(y, sources, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return numpy(y), [numpy(g) for g in grads]
+    if backend == "jax":
+        import jax
+
+        states = [g.state for g in seed_generators]
+
+        def pure(*values):
+            mapping = [(a, v) for a, v, is_var in zip(args, values, variables) if is_var]
+            mapping += [(s, s.value) for s in states]
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                y = fn(*[a if is_var else v for a, v, is_var in zip(args, values, variables)])
+            return y, [scope.get_current_value(s) for s in states]
+
+        values = [a.value if is_var else a for a, is_var in zip(args, variables)]
+        (y, new_states), grads = jax.value_and_grad(
+            pure, argnums=tuple(range(len(args))), has_aux=True
+        )(*values)
+        for s, value in zip(states, new_states):
+            s.assign(value)
+        return numpy(y), [numpy(g) for g in grads]
+    if backend == "torch":
+        import torch
+
+        leaves = []
+        for a, is_var in zip(args, variables):
+            leaf = a.value if is_var else a.detach().clone().requires_grad_(True)
+            if leaf.grad is not None:
+                leaf.grad = None
+            leaves.append(leaf)
+        y = fn(*[a if is_var else leaf for a, leaf, is_var in zip(args, leaves, variables)])
+        if not y.requires_grad:  # nothing depends on the sources (an argmax)
+            return numpy(y.detach()), [np.zeros(tuple(leaf.shape)) for leaf in leaves]
+        y.backward()
+        grads = [leaf.grad if leaf.grad is not None else torch.zeros_like(leaf) for leaf in leaves]
+        return numpy(y.detach()), [numpy(g) for g in grads]
+    raise ValueError(f"value_and_grad has no case for the {backend!r} backend")

@@ -2,7 +2,6 @@ from unittest import mock
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import keras
 from keras_gumbel import GumbelSoftmax, RelaxedBernoulli, TemperatureScheduler
@@ -56,6 +55,34 @@ def test_epoch_update_changes_temperature_inside_compiled_fit(jit_compile):
     assert history.history["temperature"] == [100.0, 1e-3]
     loss = history.history["loss"]
     assert loss[0] < 0.25 and loss[1] > 0.95  # uniform over 5 is 0.2; one-hot is 1
+    assert float(layer.temperature.numpy()) == pytest.approx(1e-3)
+
+
+class BatchLosses(keras.callbacks.Callback):
+    """The running mean loss after every batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.losses = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.losses.append(float(logs["loss"]))
+
+
+def test_batch_update_is_seen_by_the_next_compiled_step():
+    # The default jit_compile (XLA on JAX) keeps the model's state between
+    # steps; the value assigned before a step must be the one it uses.
+    model, layer = build(jit_compile="auto")
+    schedule = lambda step: 100.0 if step % 4 < 2 else 1e-3  # noqa: E731
+    losses = BatchLosses()
+    history = model.fit(
+        X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[TemperatureScheduler(schedule), losses]
+    )
+    # Per-step max-prob: ~0.2 at tau = 100, ~1 at tau = 1e-3; logs hold the
+    # running mean over the epoch's steps: 0.2, 0.2, 0.47, 0.6.
+    expected = np.array([0.2, 0.2, (0.4 + 1) / 3, (0.4 + 2) / 4] * 2)
+    np.testing.assert_allclose(losses.losses, expected, atol=0.03)
+    assert history.history["temperature"] == [1e-3, 1e-3]
     assert float(layer.temperature.numpy()) == pytest.approx(1e-3)
 
 
@@ -128,12 +155,14 @@ def test_finds_targets_by_type_in_sub_models_and_attributes():
 
 
 def count_assigns(variables):
-    """Patches `assign` of the variables' class; returns {id: count}."""
+    """Patches `assign` of the variables' class; returns {id: count} of the
+    assignments of Python numbers, the scheduler's (on JAX, fit also writes
+    its step state back into every variable, as arrays)."""
     counts = {id(v): 0 for v in variables}
     original = type(variables[0]).assign
 
     def assign(self, value):
-        if id(self) in counts:
+        if id(self) in counts and isinstance(value, float):
             counts[id(self)] += 1
         return original(self, value)
 
@@ -178,13 +207,26 @@ def test_bad_schedule_value_is_refused_and_the_last_good_one_kept():
 
 
 def test_schedule_may_return_a_scalar_tensor_or_numpy_value():
-    for value in (tf.constant(0.375), np.float32(0.375), np.array(0.375)):
+    for value in (keras.ops.convert_to_tensor(0.375), np.float32(0.375), np.array(0.375)):
         model, layer = build()
         history = model.fit(
             X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[TemperatureScheduler(lambda step, v=value: v)]
         )
         assert history.history["temperature"] == [0.375]
         assert float(layer.temperature.numpy()) == 0.375
+
+
+class TemperatureProbe(keras.callbacks.Callback):
+    """The layer's temperature after every batch. Read through `self.model`,
+    which on JAX first writes fit's step state back into the variables."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer, self.seen = layer, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.model  # noqa: B018
+        self.seen.append(float(self.layer.temperature.numpy()))
 
 
 @pytest.mark.parametrize("update", ["batch", "epoch"])
@@ -194,10 +236,9 @@ def test_no_stale_value_after_a_manual_assign_between_fits(update):
     model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
     assert float(layer.temperature.numpy()) == 0.5
     layer.temperature.assign(100.0)  # by hand, or by loading weights
-    seen = []
-    probe = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(float(layer.temperature.numpy())))
+    probe = TemperatureProbe(layer)
     history = model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[callback, probe])
-    assert seen == [0.5] * STEPS
+    assert probe.seen == [0.5] * STEPS
     # At 100 the samples would be near uniform (loss about 0.2); at 0.5 the
     # compiled step saw the scheduled value.
     assert history.history["loss"][0] > 0.3
@@ -259,3 +300,48 @@ def test_bad_arguments_are_refused():
     model = keras.Model(inputs, GumbelSoftmax(trainable_temperature=True)(inputs))
     with pytest.raises(ValueError, match="cannot anneal a trainable temperature"):
         TemperatureScheduler(1.0).set_model(model)
+
+
+def test_straight_through_model_learns_while_annealed_by_global_step(tmp_path):
+    # Labels from a hidden linear rule; the model's only path is a hard
+    # (straight-through) GumbelSoftmax, whose exact one-hots are compared
+    # with the labels: only the estimator's gradient trains the encoder.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(256, 4)).astype("float32")
+    labels = (x @ rng.normal(size=(4, 3))).argmax(-1)
+    y = np.eye(3, dtype="float32")[labels]
+    inputs = keras.Input((4,))
+    layer = GumbelSoftmax(temperature=2.0, hard=True, seed=3, name="sampler")
+    encoder = keras.layers.Dense(3, kernel_initializer="zeros", name="encoder")
+    model = keras.Model(inputs, layer(encoder(inputs)))
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")  # default jit_compile
+
+    def accuracy(m):
+        return float((m.predict(x, verbose=0).argmax(-1) == labels).mean())
+
+    before = accuracy(model)
+    schedule = LinearDecay(2.0, 0.2, steps=8 * 10)
+    recorder = Recorder(schedule)
+    history = model.fit(x, y, batch_size=32, epochs=12, verbose=0, callbacks=[TemperatureScheduler(recorder)])
+    # Annealed by the global step (8 steps an epoch), logged per epoch.
+    assert sorted(set(recorder.steps)) == list(range(8 * 12))
+    np.testing.assert_allclose(history.history["temperature"], [schedule(8 * (e + 1) - 1) for e in range(12)])
+    assert float(layer.temperature.numpy()) == pytest.approx(0.2)
+    after = accuracy(model)
+    # Zero logits predict class 0 (a third of the labels); the rule is
+    # linear, so the encoder can learn it.
+    assert before < 0.5 and after > 0.9, (before, after)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+    path = tmp_path / "st.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    revived = loaded.get_layer("sampler")
+    assert float(revived.temperature.numpy()) == pytest.approx(0.2)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    # The random stream continues where the saved model's was.
+    logits = keras.ops.convert_to_tensor(x[:, :3])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(revived(logits, training=True)),
+        keras.ops.convert_to_numpy(layer(logits, training=True)),
+    )

@@ -14,8 +14,18 @@ import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
-from helpers import Z, assert_frequencies, ks_statistic, ks_two_sample_bound, softmax
+from helpers import (
+    Z,
+    assert_frequencies,
+    dtype_of,
+    ks_statistic,
+    ks_two_sample_bound,
+    normal,
+    numpy,
+    softmax,
+    tensor,
+    value_and_grad,
+)
 
 import keras
 from keras_gumbel import GumbelSoftmax
@@ -35,14 +45,14 @@ N = 20_000
 
 def quadratic(d):
     """f(x) = x'Ax / 2 + b'x on the concatenated one-hots."""
-    x = tf.reshape(d, (-1, V * C))
-    a, b = tf.constant(QUAD_A, d.dtype), tf.constant(QUAD_B, d.dtype)
-    return 0.5 * tf.einsum("ni,ij,nj->n", x, a, x) + tf.linalg.matvec(x, b)
+    x = keras.ops.reshape(d, (-1, V * C))
+    a, b = tensor(QUAD_A, dtype_of(d)), tensor(QUAD_B, dtype_of(d))
+    return 0.5 * keras.ops.einsum("ni,ij,nj->n", x, a, x) + keras.ops.matmul(x, b)
 
 
 def table(d):
     """A random function of the 64 joint states, extended multilinearly."""
-    return tf.einsum("na,nb,nc,abc->n", d[:, 0], d[:, 1], d[:, 2], tf.constant(TABLE, d.dtype))
+    return keras.ops.einsum("na,nb,nc,abc->n", d[:, 0], d[:, 1], d[:, 2], tensor(TABLE, dtype_of(d)))
 
 
 FUNCTIONS = {"quadratic": quadratic, "table": table}
@@ -53,7 +63,7 @@ def exact_gradient(name):
     states = np.eye(C)[list(itertools.product(range(C), repeat=V))]
     pi = softmax(THETA)
     p = np.prod((states * pi).sum(-1), axis=-1)
-    values = FUNCTIONS[name](tf.constant(states)).numpy()
+    values = numpy(FUNCTIONS[name](tensor(states, "float32"))).astype(np.float64)
     return np.einsum("s,s,svc->vc", p, values, states - pi)
 
 
@@ -63,14 +73,14 @@ def draws(estimator, name, temperature=1.0, samples=1):
 
     Every call uses the same seed, so all estimators see the same N samples D.
     """
-    theta = tf.constant(np.tile(THETA.astype(np.float32), (N, 1, 1)))
-    with tf.GradientTape() as tape:
-        tape.watch(theta)
-        d = G.gumbel_softmax(
-            theta, temperature, estimator=estimator, samples=samples, seed=tf.constant([1, 2])
-        )
-        total = tf.reduce_sum(FUNCTIONS[name](d))
-    return tape.gradient(total, theta).numpy().astype(np.float64)
+    theta = tensor(np.tile(THETA.astype(np.float32), (N, 1, 1)))
+    seed = tensor([1, 2], "int32")
+
+    def total(theta):
+        d = G.gumbel_softmax(theta, temperature, estimator=estimator, samples=samples, seed=seed)
+        return keras.ops.sum(FUNCTIONS[name](d))
+
+    return value_and_grad(total, theta)[1][0].astype(np.float64)
 
 
 def mean_and_se(g):
@@ -95,17 +105,17 @@ LOGITS = np.log(np.array([0.05, 0.15, 0.3, 0.5], dtype=np.float32))
 
 
 def tile(logits, n):
-    return tf.constant(np.tile(logits, (n, 1)))
+    return tensor(np.tile(logits, (n, 1)))
 
 
 @pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
 def test_forward_is_the_exact_gumbel_max_sample(estimator):
-    x, seed = tile(LOGITS, 40_000), tf.constant([3, 4])
+    x, seed = tile(LOGITS, 40_000), tensor([3, 4], "int32")
     y = G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=seed)
-    y = y.numpy()
+    y = numpy(y)
     assert set(np.unique(y)) == {0.0, 1.0} and (y.sum(-1) == 1).all()
     # Every estimator draws the same D for the same seed: only gradients differ.
-    np.testing.assert_array_equal(y, G.gumbel_max(x, seed=seed))
+    np.testing.assert_array_equal(y, numpy(G.gumbel_max(x, seed=seed)))
     assert_frequencies(y.sum(0), softmax(LOGITS))
 
 
@@ -113,16 +123,20 @@ def test_forward_is_the_exact_gumbel_max_sample(estimator):
 
 
 def test_gumbel_rao_with_one_sample_is_straight_through():
-    logits = tf.random.stateless_normal((64, 7), [1, 1])
-    w = tf.random.stateless_normal((64, 7), [2, 2])
-    seed = tf.constant([5, 6])
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(logits)
-        rao = G.gumbel_softmax(logits, 0.7, estimator="gumbel_rao", samples=1, seed=seed)
-        st = G.gumbel_softmax(logits, 0.7, hard=True, seed=seed)
-        rao_loss, st_loss = tf.reduce_sum(w * rao), tf.reduce_sum(w * st)
-    np.testing.assert_array_equal(rao, st)
-    np.testing.assert_array_equal(tape.gradient(rao_loss, logits), tape.gradient(st_loss, logits))
+    logits = normal((64, 7), 1)
+    w = normal((64, 7), 2)
+    seed = tensor([5, 6], "int32")
+
+    def rao(x):
+        return G.gumbel_softmax(x, 0.7, estimator="gumbel_rao", samples=1, seed=seed)
+
+    def st(x):
+        return G.gumbel_softmax(x, 0.7, hard=True, seed=seed)
+
+    np.testing.assert_array_equal(numpy(rao(logits)), numpy(st(logits)))
+    rao_grad = value_and_grad(lambda x: keras.ops.sum(w * rao(x)), logits)[1][0]
+    st_grad = value_and_grad(lambda x: keras.ops.sum(w * st(x)), logits)[1][0]
+    np.testing.assert_array_equal(rao_grad, st_grad)
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
@@ -149,10 +163,10 @@ def test_conditional_gumbel_noise_keeps_the_argmax_and_is_standard_gumbel():
     n = 20_000
     x = tile(LOGITS, n)
     d = G.gumbel_max(x, seed=7)
-    noise = G._conditional_gumbel(x, d, 1, tf.constant([8, 9]), 2).numpy()
+    noise = numpy(G._conditional_gumbel(x, d, 1, tensor([8, 9], "int32"), 2))
     assert noise.shape == (2, n, 4) and np.isfinite(noise).all()
     for k in range(2):
-        np.testing.assert_array_equal((x.numpy() + noise[k]).argmax(-1), d.numpy().argmax(-1))
+        np.testing.assert_array_equal((numpy(x) + noise[k]).argmax(-1), numpy(d).argmax(-1))
     # D ~ Categorical and G | D drawn conditionally: G is unconditionally
     # iid standard Gumbel, whatever D was.
     reference = np.random.default_rng(1).gumbel(size=n)
@@ -207,21 +221,24 @@ def reference_gradient(estimator, theta, d, w, tau):
 
 @pytest.mark.parametrize("estimator, tau", [("reinmax", 1.5), ("gapped_straight_through", 0.7)])
 def test_gradient_matches_hand_computed_reference(estimator, tau):
-    logits = tf.random.stateless_normal((256, 7), [3, 3]) * 2
-    w = tf.random.stateless_normal((256, 7), [4, 4])
-    seed = tf.constant([1, 9])
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        loss = tf.reduce_sum(w * G.gumbel_softmax(logits, tau, estimator=estimator, seed=seed))
-    d = G.gumbel_max(logits, seed=seed).numpy()
-    expected = reference_gradient(estimator, logits.numpy(), d, w.numpy(), tau)
-    np.testing.assert_allclose(tape.gradient(loss, logits), expected, rtol=1e-4, atol=1e-6)
+    logits = normal((256, 7), 3) * 2
+    w = normal((256, 7), 4)
+    seed = tensor([1, 9], "int32")
+    _, (grad,) = value_and_grad(
+        lambda x: keras.ops.sum(w * G.gumbel_softmax(x, tau, estimator=estimator, seed=seed)), logits
+    )
+    d = numpy(G.gumbel_max(logits, seed=seed))
+    expected = reference_gradient(estimator, numpy(logits), d, numpy(w), tau)
+    np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-6)
 
 
 # All estimators: XLA, precision, impossible categories, seeds -------------
 
 
+@pytest.mark.tensorflow_only
 def test_compiled_with_xla_same_formulas():
+    import tensorflow as tf
+
     # Under XLA the noise differs (Threefry), but given the sampled D the
     # ReinMax and gapped gradients are deterministic: check them against the
     # references, and Gumbel-Rao with one sample against straight-through.
@@ -254,64 +271,72 @@ def test_compiled_with_xla_same_formulas():
 def test_neg_inf_logits_and_trainable_temperature_stay_finite(estimator):
     logits = np.array([0.0, -np.inf, 1.0, -np.inf, 0.5], dtype=np.float32)
     x = tile(logits, 10_000)
-    w = tf.random.stateless_normal(x.shape, [1, 1])
-    tau = tf.Variable(1.5, trainable=True)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = G.gumbel_softmax(x, tau, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=11)
-        loss = tf.reduce_sum(w * y)
-    grad_x, grad_tau = tape.gradient(loss, [x, tau])
-    y = y.numpy()
-    assert (y[:, [1, 3]] == 0).all() and np.isfinite(grad_x.numpy()).all()
-    # ReinMax's gradient does not reach the temperature (None).
-    assert grad_tau is None if estimator == "reinmax" else np.isfinite(grad_tau.numpy())
+    w = normal(x.shape, 1)
+    tau = keras.Variable(1.5, trainable=True)
+
+    def sample(x, t):
+        return G.gumbel_softmax(x, t, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=11)
+
+    _, (grad_x, grad_tau) = value_and_grad(lambda x, t: keras.ops.sum(w * sample(x, t)), x, tau)
+    y = numpy(sample(x, tau))
+    assert (y[:, [1, 3]] == 0).all() and np.isfinite(grad_x).all()
+    # ReinMax's gradient does not reach the temperature.
+    assert grad_tau == 0 if estimator == "reinmax" else np.isfinite(grad_tau) and grad_tau != 0
     assert_frequencies(y.sum(0), softmax(logits))
 
 
 @pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
 def test_huge_logits_stay_finite(estimator):
-    x = tf.constant([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=1)
-        loss = tf.reduce_sum(y * tf.constant([[1.0, 2.0, 3.0]]))
-    assert np.isfinite(tape.gradient(loss, x).numpy()).all()
-    np.testing.assert_array_equal(y.numpy(), [[1, 0, 0], [0, 0, 1]])
+    x = tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4]])
+    weights = tensor([[1.0, 2.0, 3.0]])
+
+    def sample(x):
+        return G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=1)
+
+    _, (grad,) = value_and_grad(lambda x: keras.ops.sum(sample(x) * weights), x)
+    assert np.isfinite(grad).all()
+    np.testing.assert_array_equal(numpy(sample(x)), [[1, 0, 0], [0, 0, 1]])
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 @pytest.mark.parametrize("estimator", HARD_ESTIMATORS)
 def test_low_precision_inputs(estimator, dtype):
-    x = tf.cast(tile(LOGITS * 50, 2000), dtype)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=3)
-        loss = tf.reduce_sum(tf.cast(y, "float32") * tf.range(4, dtype="float32"))
-    grad = tape.gradient(loss, x)
-    assert y.dtype == dtype and grad.dtype == dtype
-    y32 = y.numpy().astype(np.float32)
+    x = keras.ops.cast(tile(LOGITS * 50, 2000), dtype)
+    weights = tensor(np.arange(4), "float32")
+
+    def sample(x):
+        return G.gumbel_softmax(x, 1.0, estimator=estimator, samples=SAMPLES.get(estimator, 1), seed=3)
+
+    _, (grad,) = value_and_grad(
+        lambda x: keras.ops.sum(keras.ops.cast(sample(x), "float32") * weights), x
+    )
+    y = sample(x)
+    assert dtype_of(y) == dtype and grad.dtype == dtype
+    y32 = numpy(keras.ops.cast(y, "float32"))
     assert set(np.unique(y32)) <= {0.0, 1.0} and (y32.sum(-1) == 1).all()
-    assert np.isfinite(grad.numpy().astype(np.float32)).all()
+    assert np.isfinite(grad.astype(np.float32)).all()
 
 
 def test_gumbel_rao_extra_draws_come_from_the_seed():
     x = tile(LOGITS, 100)
 
-    def gradient(seed):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = G.gumbel_softmax(x, 0.5, estimator="gumbel_rao", samples=4, seed=seed)
-            loss = tf.reduce_sum(y * tf.range(4, dtype="float32"))
-        return y.numpy(), tape.gradient(loss, x).numpy()
+    weights = tensor(np.arange(4), "float32")
 
-    y_a, g_a = gradient(tf.constant([1, 2]))
-    y_b, g_b = gradient(tf.constant([1, 2]))
-    np.testing.assert_array_equal(y_a, y_b)
-    np.testing.assert_array_equal(g_a, g_b)
-    assert not np.array_equal(g_a, gradient(tf.constant([1, 3]))[1])
+    def sample(x, seed):
+        return G.gumbel_softmax(x, 0.5, estimator="gumbel_rao", samples=4, seed=seed)
+
+    def gradient(seed):
+        generators = [seed] if isinstance(seed, keras.random.SeedGenerator) else []
+        loss = lambda x: keras.ops.sum(sample(x, seed) * weights)  # noqa: E731
+        return value_and_grad(loss, x, seed_generators=generators)[1][0]
+
+    seed = tensor([1, 2], "int32")
+    np.testing.assert_array_equal(numpy(sample(x, seed)), numpy(sample(x, seed)))
+    np.testing.assert_array_equal(gradient(seed), gradient(seed))
+    assert not np.array_equal(gradient(seed), gradient(tensor([1, 3], "int32")))
     gen_a, gen_b = keras.random.SeedGenerator(4), keras.random.SeedGenerator(4)
-    np.testing.assert_array_equal(gradient(gen_a)[1], gradient(gen_b)[1])
-    assert not np.array_equal(gradient(gen_a)[1], gradient(gen_a)[1])
+    np.testing.assert_array_equal(gradient(gen_a), gradient(gen_b))
+    assert not np.array_equal(gradient(gen_a), gradient(gen_a))
 
 
 # Arguments ------------------------------------------------------------------
@@ -338,11 +363,18 @@ def test_reinmax_refuses_temperature_below_one():
     with pytest.raises(ValueError, match=match):
         G.gumbel_softmax(x, 0.5, estimator="reinmax")
     with pytest.raises(ValueError, match=match):
-        G.gumbel_softmax(x, tf.Variable(0.5), estimator="reinmax")
+        G.gumbel_softmax(x, keras.Variable(0.5), estimator="reinmax")
     with pytest.raises(ValueError, match=match):
         GumbelSoftmax(temperature=0.5, estimator="reinmax")
     with pytest.raises(ValueError, match="sends no gradient to the temperature.*trainable_temperature=True"):
         GumbelSoftmax(temperature=1.0, estimator="reinmax", trainable_temperature=True)
+
+
+@pytest.mark.tensorflow_only
+def test_reinmax_refuses_temperature_below_one_at_run_time_in_a_traced_function():
+    import tensorflow as tf
+
+    x = tile(LOGITS, 2)
     # In a traced function the value is known only at run time.
     traced = tf.function(lambda t: G.gumbel_softmax(x, t, estimator="reinmax", seed=1))
     assert traced(tf.constant(1.0)).shape == x.shape
@@ -398,7 +430,10 @@ def test_compiled_fit_trains_through_each_estimator(estimator, jit_compile, tmp_
     assert (revived.estimator, revived.samples) == (estimator, SAMPLES.get(estimator, 1))
 
 
+@pytest.mark.tensorflow_only
 def test_compiled_fit_refuses_a_reinmax_temperature_annealed_below_one():
+    import tensorflow as tf
+
     layer = GumbelSoftmax(temperature=1.0, estimator="reinmax", seed=1)
     model = small_model(layer)
     model.compile(optimizer="sgd", loss="mse", jit_compile=False)

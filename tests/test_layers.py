@@ -2,8 +2,7 @@ import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
-from helpers import assert_frequencies, softmax
+from helpers import assert_frequencies, dtype_of, normal, numpy, softmax, tensor, value_and_grad
 
 import keras
 from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
@@ -14,7 +13,7 @@ LOGITS = np.log(np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32))
 
 
 def tile(n):
-    return tf.constant(np.tile(LOGITS, (n, 1)))
+    return tensor(np.tile(LOGITS, (n, 1)))
 
 
 def small_model(layer):
@@ -23,18 +22,31 @@ def small_model(layer):
     return keras.Model(inputs, layer(logits))
 
 
-def test_training_samples_follow_the_layer_distribution():
+def test_training_samples_follow_the_relaxed_one_hot_categorical():
     layer = GumbelSoftmax(temperature=0.5, seed=1)
-    y = layer(tile(30_000), training=True).numpy()
-    dist = layer.distribution(tile(30_000))
-    assert float(dist.temperature) == 0.5
-    ref = dist.sample(seed=tf.constant([4, 4])).numpy()
+    y = numpy(layer(tile(30_000), training=True))
+    gumbel = np.random.default_rng(4).gumbel(size=y.shape)
+    ref = softmax((LOGITS + gumbel) / 0.5)
     # Same distribution: the per-category means of relaxed samples agree
     # within 5 standard errors of their difference.
     se = np.sqrt(y.var(0) / len(y) + ref.var(0) / len(ref))
     assert (np.abs(y.mean(0) - ref.mean(0)) < 5 * se).all()
 
 
+@pytest.mark.tensorflow_only
+def test_training_samples_follow_the_layer_distribution():
+    import tensorflow as tf
+
+    layer = GumbelSoftmax(temperature=0.5, seed=1)
+    y = layer(tile(30_000), training=True).numpy()
+    dist = layer.distribution(tile(30_000))
+    assert float(dist.temperature) == 0.5
+    ref = dist.sample(seed=tf.constant([4, 4])).numpy()
+    se = np.sqrt(y.var(0) / len(y) + ref.var(0) / len(ref))
+    assert (np.abs(y.mean(0) - ref.mean(0)) < 5 * se).all()
+
+
+@pytest.mark.tensorflow_only
 def test_distribution_reads_the_current_temperature():
     layer = GumbelSoftmax(temperature=1.0)
     layer.temperature.assign(0.25)
@@ -42,40 +54,42 @@ def test_distribution_reads_the_current_temperature():
 
 
 def test_hard_training_output_is_exact_one_hot_with_softmax_frequencies():
-    y = GumbelSoftmax(temperature=0.5, hard=True, seed=2)(tile(30_000), training=True).numpy()
+    y = numpy(GumbelSoftmax(temperature=0.5, hard=True, seed=2)(tile(30_000), training=True))
     assert set(np.unique(y)) == {0.0, 1.0} and (y.sum(-1) == 1).all()
     assert_frequencies(y.sum(0), softmax(LOGITS))
 
 
 def test_inference_modes():
     x = tile(5)
-    np.testing.assert_array_equal(GumbelSoftmax()(x), tf.one_hot(np.full(5, 3), 4))
-    np.testing.assert_array_equal(GumbelSoftmax()(x, training=False), tf.one_hot(np.full(5, 3), 4))
+    np.testing.assert_array_equal(numpy(GumbelSoftmax()(x)), np.eye(4)[np.full(5, 3)])
+    np.testing.assert_array_equal(numpy(GumbelSoftmax()(x, training=False)), np.eye(4)[np.full(5, 3)])
     np.testing.assert_allclose(
-        GumbelSoftmax(temperature=2.0, inference="softmax")(x), softmax(np.tile(LOGITS, (5, 1)) / 2), atol=1e-6
+        numpy(GumbelSoftmax(temperature=2.0, inference="softmax")(x)),
+        softmax(np.tile(LOGITS, (5, 1)) / 2),
+        atol=1e-6,
     )
     sampler = GumbelSoftmax(inference="sample", seed=3)
-    a, b = sampler(x), sampler(x)
+    a, b = numpy(sampler(x)), numpy(sampler(x))
     assert not np.array_equal(a, b)
-    np.testing.assert_allclose(a.numpy().sum(-1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(a.sum(-1), 1.0, atol=1e-6)
 
 
 def test_same_seed_same_sequence_and_successive_calls_differ():
     a, b, c = GumbelSoftmax(seed=7), GumbelSoftmax(seed=7), GumbelSoftmax(seed=8)
     x = tile(50)
-    seq_a = [a(x, training=True).numpy() for _ in range(3)]
-    seq_b = [b(x, training=True).numpy() for _ in range(3)]
+    seq_a = [numpy(a(x, training=True)) for _ in range(3)]
+    seq_b = [numpy(b(x, training=True)) for _ in range(3)]
     np.testing.assert_array_equal(seq_a, seq_b)
     assert not np.array_equal(seq_a[0], seq_a[1])
-    assert not np.array_equal(seq_a[0], c(x, training=True).numpy())
+    assert not np.array_equal(seq_a[0], numpy(c(x, training=True)))
 
 
 def test_axis_and_output_shape():
     layer = GumbelSoftmax(axis=1, hard=True, seed=1)
-    x = tf.random.stateless_normal((2, 6, 3), [1, 1])
-    y = layer(x, training=True)
+    x = normal((2, 6, 3), 1)
+    y = numpy(layer(x, training=True))
     assert layer.compute_output_shape((2, 6, 3)) == (2, 6, 3)
-    np.testing.assert_array_equal(y.numpy().sum(1), 1.0)
+    np.testing.assert_array_equal(y.sum(1), 1.0)
 
 
 def test_serialization_round_trip_as_json():
@@ -126,8 +140,8 @@ def test_mixed_precision_training(mixed_policy, policy):
     y = np.eye(4)[np.zeros((32, 3), int)].astype("float32")
     history = model.fit(x, y, epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
-    out = layer(tf.cast(tile(10), policy.split("_")[1]), training=True)
-    assert out.dtype == policy.split("_")[1]
+    out = layer(keras.ops.cast(tile(10), policy.split("_")[1]), training=True)
+    assert dtype_of(out) == policy.split("_")[1]
     assert layer.temperature.dtype == "float32"
 
 
@@ -157,7 +171,7 @@ def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match=r"axis must be an integer in \[-2, 2\) for inputs of rank 2, received axis=3"):
         GumbelSoftmax(axis=3)(tile(2))
     with pytest.raises(TypeError, match="expects floating-point logits, received inputs of dtype int32"):
-        GumbelSoftmax()(tf.constant([[1, 2, 3]]))
+        GumbelSoftmax()(tensor([[1, 2, 3]], "int32"))
 
 
 # RelaxedBernoulli -------------------------------------------------------------
@@ -166,10 +180,13 @@ BERNOULLI_LOGITS = np.array([-2.0, -0.5, 0.0, 1.0, 3.0], dtype=np.float32)
 
 
 def bernoulli_tile(n):
-    return tf.constant(np.tile(BERNOULLI_LOGITS, (n, 1)))
+    return tensor(np.tile(BERNOULLI_LOGITS, (n, 1)))
 
 
+@pytest.mark.tensorflow_only
 def test_relaxed_bernoulli_samples_are_tfp_samples_for_the_same_seed():
+    import tensorflow as tf
+
     layer = RelaxedBernoulli(temperature=0.6, seed=5)
     x = tf.random.stateless_normal((64, 30), [1, 2]) * 3
     y = layer(x, training=True).numpy()
@@ -184,7 +201,7 @@ def test_relaxed_bernoulli_samples_are_tfp_samples_for_the_same_seed():
 
 def test_relaxed_bernoulli_hard_is_exact_binary_with_sigmoid_frequencies():
     n = 20_000
-    y = RelaxedBernoulli(temperature=0.5, hard=True, seed=2)(bernoulli_tile(n), training=True).numpy()
+    y = numpy(RelaxedBernoulli(temperature=0.5, hard=True, seed=2)(bernoulli_tile(n), training=True))
     assert set(np.unique(y)) == {0.0, 1.0}
     p = 1 / (1 + np.exp(-BERNOULLI_LOGITS.astype(np.float64)))
     for k in range(len(p)):
@@ -193,57 +210,60 @@ def test_relaxed_bernoulli_hard_is_exact_binary_with_sigmoid_frequencies():
 
 
 def test_relaxed_bernoulli_gradients_hard_is_straight_through_of_relaxed():
-    x = tf.random.stateless_normal((256, 9), [3, 3])
-    w = tf.random.stateless_normal((256, 9), [4, 4])
-    seed, tau = tf.constant([5, 6]), 0.7
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        soft = gumbel_ops.relaxed_bernoulli(x, tau, seed=seed)
-        hard = gumbel_ops.relaxed_bernoulli(x, tau, hard=True, seed=seed)
-        soft_loss, hard_loss = tf.reduce_sum(w * soft), tf.reduce_sum(w * hard)
-    np.testing.assert_array_equal(hard, tf.cast(soft > 0.5, "float32"))
-    grad = tape.gradient(soft_loss, x)
-    np.testing.assert_array_equal(tape.gradient(hard_loss, x), grad)
+    x = normal((256, 9), 3)
+    w = normal((256, 9), 4)
+    seed, tau = tensor([5, 6], "int32"), 0.7
+
+    def loss(hard):
+        return lambda x: keras.ops.sum(w * gumbel_ops.relaxed_bernoulli(x, tau, hard=hard, seed=seed))
+
+    soft = numpy(gumbel_ops.relaxed_bernoulli(x, tau, seed=seed))
+    hard = numpy(gumbel_ops.relaxed_bernoulli(x, tau, hard=True, seed=seed))
+    np.testing.assert_array_equal(hard, (soft > 0.5).astype("float32"))
+    _, (grad,) = value_and_grad(loss(False), x)
+    _, (hard_grad,) = value_and_grad(loss(True), x)
+    np.testing.assert_array_equal(hard_grad, grad)
     # d sigmoid((x + L) / tau) / dx = y (1 - y) / tau.
-    soft = soft.numpy()
-    np.testing.assert_allclose(grad, w.numpy() * soft * (1 - soft) / tau, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(grad, numpy(w) * soft * (1 - soft) / tau, rtol=1e-4, atol=1e-7)
 
 
 def test_relaxed_bernoulli_inference_modes():
     x = bernoulli_tile(3)
     expected = np.tile((BERNOULLI_LOGITS > 0).astype(np.float32), (3, 1))
-    np.testing.assert_array_equal(RelaxedBernoulli()(x), expected)
-    np.testing.assert_array_equal(RelaxedBernoulli()(x, training=False), expected)
+    np.testing.assert_array_equal(numpy(RelaxedBernoulli()(x)), expected)
+    np.testing.assert_array_equal(numpy(RelaxedBernoulli()(x, training=False)), expected)
     np.testing.assert_allclose(
-        RelaxedBernoulli(temperature=2.0, inference="softmax")(x),
+        numpy(RelaxedBernoulli(temperature=2.0, inference="softmax")(x)),
         1 / (1 + np.exp(-np.tile(BERNOULLI_LOGITS, (3, 1)) / 2)),
         atol=1e-6,
     )
     sampler = RelaxedBernoulli(inference="sample", seed=3)
-    a, b = sampler(x).numpy(), sampler(x).numpy()
+    a, b = numpy(sampler(x)), numpy(sampler(x))
     assert not np.array_equal(a, b) and ((a > 0) & (a < 1)).all()
 
 
 def test_relaxed_bernoulli_infinite_logits_low_precision_and_trainable_temperature():
-    x = tf.constant([[-np.inf, np.inf, 0.0, 80.0, -80.0]] * 4)
-    tau = tf.Variable(0.5, trainable=True)
+    x = tensor([[-np.inf, np.inf, 0.0, 80.0, -80.0]] * 4)
+    tau = keras.Variable(0.5, trainable=True)
+    weights = tensor(np.arange(5), "float32")
     for hard in (False, True):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = gumbel_ops.relaxed_bernoulli(x, tau, hard=hard, seed=1)
-            loss = tf.reduce_sum(y * tf.range(5, dtype="float32"))
-        grad_x, grad_tau = tape.gradient(loss, [x, tau])
-        np.testing.assert_array_equal(y.numpy()[:, :2], [[0.0, 1.0]] * 4)
-        assert np.isfinite(grad_x.numpy()).all() and np.isfinite(grad_tau.numpy())
+        _, (grad_x, grad_tau) = value_and_grad(
+            lambda x, t: keras.ops.sum(gumbel_ops.relaxed_bernoulli(x, t, hard=hard, seed=1) * weights),
+            x,
+            tau,
+        )
+        y = numpy(gumbel_ops.relaxed_bernoulli(x, tau, hard=hard, seed=1))
+        np.testing.assert_array_equal(y[:, :2], [[0.0, 1.0]] * 4)
+        assert np.isfinite(grad_x).all() and np.isfinite(grad_tau)
     for dtype in ("float16", "bfloat16"):
-        x = tf.cast(bernoulli_tile(100) * 50, dtype)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = gumbel_ops.relaxed_bernoulli(x, 0.1, hard=True, seed=4)
-        grad = tape.gradient(y, x)
-        assert y.dtype == dtype and grad.dtype == dtype
-        assert set(np.unique(y.numpy().astype(np.float32))) <= {0.0, 1.0}
-        assert np.isfinite(grad.numpy().astype(np.float32)).all()
+        x = keras.ops.cast(bernoulli_tile(100) * 50, dtype)
+        _, (grad,) = value_and_grad(
+            lambda x: keras.ops.sum(gumbel_ops.relaxed_bernoulli(x, 0.1, hard=True, seed=4)), x
+        )
+        y = gumbel_ops.relaxed_bernoulli(x, 0.1, hard=True, seed=4)
+        assert dtype_of(y) == dtype and grad.dtype == dtype
+        assert set(np.unique(numpy(keras.ops.cast(y, "float32")))) <= {0.0, 1.0}
+        assert np.isfinite(grad.astype(np.float32)).all()
 
 
 def test_relaxed_bernoulli_serialization_and_keras_file(tmp_path):
@@ -282,9 +302,11 @@ def test_relaxed_bernoulli_compiled_fit_with_trainable_temperature(mixed_policy,
     # One SGD step: the temperature moves by -0.1 * dloss/dtemperature, the
     # gradient taken here on the same batch and the same noise.
     state = layer.seed_generator.state.numpy()
-    with tf.GradientTape() as tape:
-        loss = keras.ops.mean(keras.losses.mean_squared_error(y, model(x, training=True)))
-    grad = float(tape.gradient(loss, layer.temperature))
+    _, (grad,) = value_and_grad(
+        lambda _: keras.ops.mean(keras.losses.mean_squared_error(y, model(x, training=True))),
+        layer.temperature,
+    )
+    grad = float(grad)
     layer.seed_generator.state.assign(state)
     assert abs(grad) > 1e-3  # a step that moves the temperature
     history = model.fit(x, y, batch_size=64, epochs=1, shuffle=False, verbose=0)
@@ -313,8 +335,35 @@ def test_relaxed_bernoulli_bad_arguments_are_refused(kwargs, match):
 
 def test_relaxed_bernoulli_bad_inputs_are_refused():
     with pytest.raises(TypeError, match="expects floating-point logits, received inputs of dtype int32"):
-        RelaxedBernoulli()(tf.constant([[1, 2]]))
+        RelaxedBernoulli()(tensor([[1, 2]], "int32"))
     with pytest.raises(TypeError, match="logits must be a floating-point tensor"):
-        gumbel_ops.relaxed_bernoulli(tf.constant([1, 2]))
+        gumbel_ops.relaxed_bernoulli(tensor([1, 2], "int32"))
     with pytest.raises(ValueError, match="hard must be True or False, received hard='no'"):
-        gumbel_ops.relaxed_bernoulli(tf.zeros(2), hard="no")
+        gumbel_ops.relaxed_bernoulli(tensor(np.zeros(2)), hard="no")
+
+
+# Seeds ------------------------------------------------------------------------
+
+SEEDS = [0, 1, 7, 2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**62, 2**63 - 1, -1, -(2**31), -(2**63)]
+
+
+@pytest.mark.backends("jax", "torch")  # TensorFlow's: tests/test_reliability.py (issue 15)
+@pytest.mark.parametrize("cls", [GumbelSoftmax, RelaxedBernoulli])
+def test_every_64_bit_seed_gives_its_own_stream_and_a_layer_starts_at_the_op(cls):
+    # Keras' SeedGenerator holds only 32-bit seeds on JAX and PyTorch; the
+    # layers take every signed 64-bit seed there too.
+    x = normal((16, 5), 0)
+    op = gumbel_ops.gumbel_softmax if cls is GumbelSoftmax else gumbel_ops.relaxed_bernoulli
+    draws = {}
+    for seed in SEEDS:
+        layer = cls(temperature=1.0, seed=seed)
+        for call in range(2):
+            draws[(seed, call)] = numpy(layer(x, training=True))
+        np.testing.assert_array_equal(draws[(seed, 0)], numpy(op(x, 1.0, seed=seed)), err_msg=f"seed={seed}")
+        np.testing.assert_array_equal(draws[(seed, 0)], numpy(cls(temperature=1.0, seed=seed)(x, training=True)))
+    values = list(draws.values())
+    for i in range(len(values)):
+        for j in range(i):
+            assert not np.array_equal(values[i], values[j]), (list(draws)[i], list(draws)[j])
+    with pytest.raises(ValueError, match=r"seed must be .*received seed=9223372036854775808"):
+        op(x, 1.0, seed=2**63)

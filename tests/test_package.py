@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import keras
 import pytest
 
 import keras_gumbel
@@ -22,7 +23,8 @@ def test_other_keras_backend_raises_import_error_naming_keras_backend():
         [sys.executable, "-c", "import keras_gumbel"], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0
-    assert "ImportError" in result.stderr and "KERAS_BACKEND=tensorflow" in result.stderr
+    assert "ImportError" in result.stderr and "KERAS_BACKEND=numpy" in result.stderr
+    assert "tensorflow, jax, torch" in result.stderr
 
 
 def test_import_sets_no_environment_variables():
@@ -43,9 +45,13 @@ HEAVY = ("tensorflow_datasets", "matplotlib", "mlxtend", "pandas", "sklearn", "t
 LIGHT_USE = """
 import json, sys
 import numpy as np
-import tensorflow, keras
+import keras
+if keras.backend.backend() == "tensorflow":
+    import tensorflow
 
 before = set(sys.modules)
+import keras
+
 import keras_gumbel
 from keras_gumbel import GumbelSoftmax, RelaxedBernoulli, TemperatureScheduler, ops, schedules
 
@@ -60,13 +66,25 @@ model.fit(x, [x, x], batch_size=8, epochs=2, verbose=0,
 ops.gumbel_softmax(x, 0.5, seed=3), ops.relaxed_bernoulli(x, 0.5, seed=4), ops.gumbel_max(x, seed=5)
 heavy = [n for n in sys.argv[1:] if n in sys.modules and n not in before]
 tfp_before = "tensorflow_probability" in sys.modules
-dists = [l.distribution(np.zeros((2, 3), "float32"))
-         for l in model.layers if isinstance(l, (GumbelSoftmax, RelaxedBernoulli))]
+tf_before = "tensorflow" in sys.modules
+dists, errors = [], []
+for layer in model.layers:
+    if isinstance(layer, (GumbelSoftmax, RelaxedBernoulli)):
+        try:
+            dists.append(layer.distribution(np.zeros((2, 3), "float32")))
+        except ImportError as error:
+            errors.append(str(error))
 tfp_after = "tensorflow_probability" in sys.modules
-import tensorflow_probability as tfp
-tfp_types = (tfp.distributions.RelaxedOneHotCategorical, tfp.distributions.RelaxedBernoulli)
-print(json.dumps({"heavy": heavy, "tfp_before": tfp_before, "tfp_after": tfp_after,
-                  "dists": [isinstance(d, tfp_types) for d in dists]}))
+kinds = []
+if dists:
+    if keras.backend.backend() == "jax":
+        from tensorflow_probability.substrates import jax as tfp
+    else:
+        import tensorflow_probability as tfp
+    tfp_types = (tfp.distributions.RelaxedOneHotCategorical, tfp.distributions.RelaxedBernoulli)
+    kinds = [isinstance(d, tfp_types) for d in dists]
+print(json.dumps({"heavy": heavy, "tfp_before": tfp_before, "tf_before": tf_before,
+                  "tfp_after": tfp_after, "dists": kinds, "errors": errors}))
 """
 
 
@@ -78,9 +96,36 @@ def test_light_import_loads_no_demo_dependency_and_tfp_only_for_distribution():
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert record["heavy"] == []
     assert record["tfp_before"] is False
-    # `distribution` still returns TFP's distributions, importing TFP then.
-    assert record["tfp_after"] is True
-    assert record["dists"] == [True, True]
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        # Nor TensorFlow, on the other backends.
+        assert record["tf_before"] is False
+    assert len(record["dists"]) + len(record["errors"]) == 2
+    if backend == "tensorflow" or (backend == "jax" and record["dists"]):
+        # `distribution` returns TFP's distributions (its JAX substrate on
+        # JAX), importing TFP then.
+        assert record["tfp_after"] is True and record["errors"] == []
+        assert record["dists"] == [True, True]
+    elif backend == "jax":
+        # A TFP whose JAX substrate does not import with this JAX.
+        assert all("tensorflow_probability.substrates.jax" in e and "failed to import" in e for e in record["errors"])
+    else:
+        assert all(f"KERAS_BACKEND={backend}" in e and "torch.distributions" in e for e in record["errors"])
+
+
+def test_demos_name_keras_backend_on_other_backends():
+    backend = keras.backend.backend()
+    modules = ("models", "data", "export", "distribute", "recipes.gan", "recipes.vae", "cli")
+    for module in (f"keras_gumbel.{name}" for name in modules):
+        result = subprocess.run(
+            [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, timeout=300
+        )
+        if backend == "tensorflow":
+            assert result.returncode == 0, result.stderr[-3000:]
+        else:
+            assert result.returncode != 0
+            assert "ImportError" in result.stderr and f"KERAS_BACKEND={backend}" in result.stderr
+            assert "KERAS_BACKEND=tensorflow" in result.stderr
 
 
 def test_core_works_without_the_demo_dependencies_installed():
@@ -97,6 +142,7 @@ def test_core_works_without_the_demo_dependencies_installed():
 DEMO_PACKAGES = ("matplotlib", "mlxtend", "tensorboard", "tensorflow_datasets", "importlib_resources")
 
 
+@pytest.mark.tensorflow_only
 def test_models_export_data_and_distribute_import_no_demo_package():
     # keras_gumbel.models is to be registered at `import keras_gumbel`: it
     # must add none of the demos' packages (nor pandas or scikit-learn) to
@@ -118,6 +164,7 @@ def test_models_export_data_and_distribute_import_no_demo_package():
 BLOCK_MATPLOTLIB = "import sys; sys.modules['matplotlib'] = None; "
 
 
+@pytest.mark.tensorflow_only
 @pytest.mark.parametrize(
     "command",
     [

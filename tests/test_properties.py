@@ -29,7 +29,7 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow as tf
+from helpers import value_and_grad
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +62,12 @@ def examples(n):
 
 FLOATS = ("float16", "bfloat16", "float32", "float64")
 POLICIES = ("float32", "float64", "float16", "bfloat16", "mixed_float16", "mixed_bfloat16")
+if keras.backend.backend() == "jax":
+    import jax
+
+    if not jax.config.jax_enable_x64:
+        # JAX computes float64 as float32 unless x64 is enabled.
+        POLICIES = tuple(p for p in POLICIES if p != "float64")
 # How far a relaxed sample's sum may be from 1: each entry is rounded to the
 # output dtype (relative error <= 2^-p, so the sum's error is <= 2^-p) after
 # a softmax computed in float32 at least (K float32 roundings of entries that
@@ -121,8 +127,8 @@ def temperature_forms(draw, value):
     if form == "float":
         return value
     if form == "tensor":
-        return tf.constant(value)
-    return tf.Variable(value, trainable=form == "trainable")
+        return ops.convert_to_tensor(value)
+    return keras.Variable(value, trainable=form == "trainable")
 
 
 @st.composite
@@ -134,8 +140,13 @@ def seeds(draw):
         return lambda: value
     if kind == "stateless":
         pair = [draw(st.integers(-(2**31), 2**31 - 1)) for _ in range(2)]
-        return lambda: tf.constant(pair, tf.int32)
-    value = draw(INT64)
+        return lambda: ops.convert_to_tensor(np.array(pair, np.int32))
+    # What Keras' SeedGenerator holds on the backend (uint32 words on JAX,
+    # int32 on PyTorch; the layers take every int64 seed: INT64 below).
+    low, high = {"jax": (0, 2**32 - 1), "torch": (-(2**31), 2**31 - 1)}.get(
+        keras.backend.backend(), (-(2**63), 2**63 - 1)
+    )
+    value = draw(st.integers(low, high))
     return lambda: keras.random.SeedGenerator(value)
 
 
@@ -174,6 +185,19 @@ def weights_like(x, seed=0):
     return ops.cast(ops.convert_to_tensor(w), x.dtype)
 
 
+def finite_gradients(fn, *sources, seed=None):
+    """Asserts the gradients of `fn(*sources)` (a tensor, summed with
+    weights) with respect to every source are finite, on any backend."""
+    generators = [seed] if isinstance(seed, keras.random.SeedGenerator) else []
+
+    def loss(*args):
+        y = fn(*args)
+        return ops.sum(ops.cast(y * weights_like(y), "float32"))
+
+    _, grads = value_and_grad(loss, *sources, seed_generators=generators)
+    assert_finite_gradients(grads)
+
+
 def assert_finite_gradients(grads):
     for g in grads:
         if g is not None:
@@ -201,13 +225,16 @@ def test_gumbel_softmax_properties(case, config, data, seed):
     estimator, hard, samples, resolved, value = config
     temperature = data.draw(temperature_forms(value))
     kwargs = dict(hard=hard, axis=axis, estimator=estimator, samples=samples)
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        y = G.gumbel_softmax(logits, temperature, seed=seed(), **kwargs)
-        loss = ops.sum(ops.cast(y * weights_like(y), "float32"))
+    y = G.gumbel_softmax(logits, temperature, seed=seed(), **kwargs)
     first = check_sample(y, logits, axis, values, one_hot=resolved != "relaxed")
-    sources = [logits] + ([temperature] if getattr(temperature, "trainable", False) else [])
-    assert_finite_gradients(tape.gradient(loss, sources))
+    trainable = getattr(temperature, "trainable", False)
+    sources = [logits] + ([temperature] if trainable else [])
+    fresh = seed()
+    finite_gradients(
+        lambda x, *t: G.gumbel_softmax(x, t[0] if t else temperature, seed=fresh, **kwargs),
+        *sources,
+        seed=fresh,
+    )
     again = G.gumbel_softmax(logits, temperature, seed=seed(), **kwargs)
     np.testing.assert_array_equal(to_numpy(again), first)
 
@@ -250,13 +277,16 @@ def check_bernoulli(y, logits, values, hard, dtype=None):
 def test_relaxed_bernoulli_properties(case, hard, value, data, seed):
     logits, values = case
     temperature = data.draw(temperature_forms(value))
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        y = G.relaxed_bernoulli(logits, temperature, hard=hard, seed=seed())
-        loss = ops.sum(ops.cast(y * weights_like(y), "float32"))
+    y = G.relaxed_bernoulli(logits, temperature, hard=hard, seed=seed())
     first = check_bernoulli(y, logits, values, hard)
-    sources = [logits] + ([temperature] if getattr(temperature, "trainable", False) else [])
-    assert_finite_gradients(tape.gradient(loss, sources))
+    trainable = getattr(temperature, "trainable", False)
+    sources = [logits] + ([temperature] if trainable else [])
+    fresh = seed()
+    finite_gradients(
+        lambda x, *t: G.relaxed_bernoulli(x, t[0] if t else temperature, hard=hard, seed=fresh),
+        *sources,
+        seed=fresh,
+    )
     again = G.relaxed_bernoulli(logits, temperature, hard=hard, seed=seed())
     np.testing.assert_array_equal(to_numpy(again), first)
 
@@ -292,10 +322,7 @@ def test_gumbel_softmax_layer_properties(case, config):
     logits, axis, values = case
     config, resolved, training = config
     layer = GumbelSoftmax(axis=axis, **config)
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        y = layer(logits, training=training)
-        loss = ops.sum(ops.cast(y * weights_like(y), "float32"))
+    y = layer(logits, training=training)
     if sampling(layer, training):
         one_hot = resolved != "relaxed"
     else:
@@ -307,7 +334,10 @@ def test_gumbel_softmax_layer_properties(case, config):
         computed = rows(to_numpy(ops.cast(logits, layer.compute_dtype)), axis)
         chosen = computed[np.arange(len(computed)), rows(first, axis).argmax(-1)]
         np.testing.assert_array_equal(chosen, computed.max(-1))
-    assert_finite_gradients(tape.gradient(loss, [logits] + layer.trainable_weights))
+    state = layer.seed_generator.state.numpy()
+    finite_gradients(lambda x, *w: layer(x, training=training), logits, *layer.trainable_weights,
+                     seed=layer.seed_generator)
+    layer.seed_generator.state.assign(state)
     twin = GumbelSoftmax(axis=axis, **config)
     np.testing.assert_array_equal(to_numpy(twin(logits, training=training)), first)
 
@@ -333,13 +363,11 @@ def test_relaxed_bernoulli_layer_properties(case, config):
     logits, values = case
     config, training = config
     layer = RelaxedBernoulli(**config)
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        y = layer(logits, training=training)
-        loss = ops.sum(ops.cast(y * weights_like(y), "float32"))
+    y = layer(logits, training=training)
     hard = layer.hard if sampling(layer, training) else layer.inference == "argmax"
     first = check_bernoulli(y, logits, values, hard, dtype=layer.compute_dtype)
-    assert_finite_gradients(tape.gradient(loss, [logits] + layer.trainable_weights))
+    finite_gradients(lambda x, *w: layer(x, training=training), logits, *layer.trainable_weights,
+                     seed=layer.seed_generator)
     twin = RelaxedBernoulli(**config)
     np.testing.assert_array_equal(to_numpy(twin(logits, training=training)), first)
 
@@ -370,7 +398,7 @@ OP_ARGUMENTS = {
         "temperature",
         ValueError,
         st.sampled_from([0.0, -1e-3, -5.0, float("nan"), float("inf")]),
-        lambda v: G.gumbel_softmax(X, tf.constant(v), seed=1),
+        lambda v: G.gumbel_softmax(X, ops.convert_to_tensor(v), seed=1),
     ),
     "bernoulli temperature": ("temperature", ValueError, BAD_NUMBER, lambda v: G.relaxed_bernoulli(X, v, seed=1)),
     "axis": (

