@@ -299,10 +299,11 @@ def _over_temperature(x, temperature, trainable):
 
 @ops.custom_gradient
 def _cap(x):
-    """`minimum(x, the dtype's largest value)`, with an identity gradient.
+    """`x` with `+inf` replaced by the dtype's largest value, with an
+    identity gradient.
 
-    The gradient of `minimum` selects (two more passes over the tensor, and
-    a sum for the bound); the identity is exact below the bound, and at a
+    A select's own gradient costs more passes over the tensor; the identity
+    is exact at finite entries, and at a
     capped `+inf` entry the incoming softmax gradient is 0 (its category's
     probability is 1).
     """
@@ -310,7 +311,12 @@ def _cap(x):
     def grad(*args, upstream=None):
         return args[0] if upstream is None else upstream
 
-    return ops.minimum(x, np.finfo(keras.backend.standardize_dtype(x.dtype)).max), grad
+    dtype = keras.backend.standardize_dtype(x.dtype)
+    largest = ops.convert_to_tensor(np.finfo(dtype).max, dtype)
+    # A select, not `minimum`: Keras' PyTorch backend returns `minimum` of
+    # float64 tensors in float32 (Keras 3.15), where float64's largest value
+    # is inf.
+    return ops.where(ops.isposinf(x), largest, x), grad
 
 
 def _without_certain(x, axis):
