@@ -49,7 +49,10 @@ import time
 
 import numpy as np
 
-SHARED_MNIST = "/work/shared/data/mnist.npz"
+# The full MNIST beside the repository (its `shared/` folder), as the README says.
+SHARED_MNIST = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared", "data", "mnist.npz"
+)
 
 # The fields of a run and their defaults: the known good simple recipe
 # (issue 13: 99.38 on seed 0).
@@ -181,19 +184,21 @@ def build_model(config):
     """The protocol's `DiscreteVAE` (its defaults) with the run's estimator
     and starting temperature. The temperature is set by the run (constant,
     or `TemperatureScheduler` in `callbacks`), not by the model's annealing."""
+    from keras_gumbel.layers import GumbelSoftmax
     from keras_gumbel.models import DiscreteVAE
+    from keras_gumbel.models._seeds import derive_seed
 
-    tau = config["temperature"]
-    low = tau if config["final_temperature"] is None else min(tau, config["final_temperature"])
-    return DiscreteVAE(
+    # The sampler DiscreteVAE(seed) builds, with the run's estimator and
+    # starting temperature (runs before the composed DiscreteVAE landed built
+    # it through the model's old arguments, with other seed streams).
+    sampler = GumbelSoftmax(
+        temperature=config["temperature"],
         estimator=config["estimator"],
         samples=config["samples"],
-        temperature=tau,
-        # Only the constructor's check of ReinMax's domain reads it: the
-        # model's own annealing is not used here.
-        min_temperature=low,
-        seed=config["seed"],
+        seed=derive_seed(config["seed"], "sampler"),
+        name="sampler",
     )
+    return DiscreteVAE(sampler=sampler, seed=config["seed"])
 
 
 def _curve_callback(start):

@@ -43,7 +43,7 @@ def test_every_named_run_builds_its_model():
     # before a long benchmark reaches it.
     for name, config in vae_protocol.RUNS.items():
         model = vae_protocol.build_model(config)
-        assert model.estimator == config["estimator"], name
+        assert model.sampler.estimator == config["estimator"], name
         assert float(model.sampler.temperature.numpy()) == pytest.approx(config["temperature"])
 
 
