@@ -140,44 +140,34 @@ def describe(config):
             f"{c['epochs']} epochs, val every {c['validation_freq']}, seed {c['seed']}")
 
 
-def _learning_rate(config, steps_per_epoch):
-    import keras
+def recipe_config(config):
+    """The run's optimisation settings as the library recipe's `VAEConfig`,
+    whose `build_optimizer` and `learning_rate_schedule` build them (the
+    benchmark keeps no copy of that code)."""
+    from keras_gumbel.recipes.vae import VAEConfig
 
-    peak = config["learning_rate"]
-    total = config["epochs"] * steps_per_epoch
-    warmup = config["warmup_epochs"] * steps_per_epoch
-    if config["lr_schedule"] == "constant":
-        if not warmup:
-            return peak
-        return keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=1, alpha=1.0, warmup_target=peak, warmup_steps=warmup
-        )
-    if config["lr_schedule"] != "cosine":
-        raise ValueError(
-            f"lr_schedule must be 'cosine' or 'constant', received "
-            f"lr_schedule={config['lr_schedule']!r}"
-        )
-    if warmup:
-        return keras.optimizers.schedules.CosineDecay(
-            0.0, decay_steps=total - warmup, alpha=0.0, warmup_target=peak, warmup_steps=warmup
-        )
-    return keras.optimizers.schedules.CosineDecay(peak, decay_steps=total, alpha=0.0)
+    return VAEConfig(
+        optimizer=config["optimizer"],
+        weight_decay=config["weight_decay"],
+        learning_rate=config["learning_rate"],
+        learning_rate_schedule=config["lr_schedule"],
+        warmup_epochs=config["warmup_epochs"],
+        ema=config["ema"],
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+    )
+
+
+def _learning_rate(config, steps_per_epoch):
+    from keras_gumbel.recipes.vae import learning_rate_schedule
+
+    return learning_rate_schedule(recipe_config(config), steps_per_epoch)
 
 
 def _optimizer(config, steps_per_epoch):
-    import keras
+    from keras_gumbel.recipes.vae import build_optimizer
 
-    ema = {}
-    if config["ema"]:
-        ema = {"use_ema": True, "ema_momentum": config["ema"]}
-    rate = _learning_rate(config, steps_per_epoch)
-    if config["optimizer"] == "adam":
-        return keras.optimizers.Adam(rate, **ema)
-    if config["optimizer"] == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=config["weight_decay"], **ema)
-    raise ValueError(
-        f"optimizer must be 'adam' or 'adamw', received optimizer={config['optimizer']!r}"
-    )
+    return build_optimizer(recipe_config(config), steps_per_epoch)
 
 
 def build_model(config):

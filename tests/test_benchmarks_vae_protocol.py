@@ -28,7 +28,7 @@ def test_cosine_learning_rate_with_warmup():
 
 def test_constant_learning_rate():
     assert vae_protocol._learning_rate(_config(lr_schedule="constant"), 600) == 1e-3
-    with pytest.raises(ValueError, match="lr_schedule must be"):
+    with pytest.raises(ValueError, match="learning_rate_schedule must be"):
         vae_protocol._learning_rate(_config(lr_schedule="step"), 600)
 
 
