@@ -43,7 +43,6 @@ plumbing.
 
 import argparse
 import copy
-import math
 import os
 import time
 
