@@ -238,6 +238,9 @@ print(json.dumps({
 """
 
 
+# The demo models are TensorFlow-only; on other backends test_demos_name_keras_backend_on_other_backends
+# checks their error.
+@pytest.mark.tensorflow_only
 def test_saved_models_and_layers_load_after_import_keras_gumbel_alone(tmp_path):
     def run(code):
         result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
