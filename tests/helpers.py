@@ -84,6 +84,30 @@ def interrupt_vae_run(train, config, after_epoch):
         callbacks_lib.ReconstructionPlotter.on_epoch_end = plot
 
 
+def run_command_in_process(main, prog, *args, cwd):
+    """`keras_gumbel.cli.run_command(main, prog, args)` run in this process
+    from the folder `cwd`, as its console script runs it (which then exits
+    with the status returned), but without a fresh process's start:
+    returns a `subprocess.CompletedProcess` with the exit status and the
+    text written to sys.stdout and sys.stderr."""
+    import contextlib
+    import io
+    import os
+    import subprocess
+
+    from keras_gumbel.cli import run_command
+
+    argv = [os.fspath(a) for a in args]
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = run_command(main, prog, argv)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess([prog, *argv], status, out.getvalue(), err.getvalue())
+
+
 # -- the same tests on every Keras backend --------------------------------------
 # Tensors go in as NumPy arrays through `tensor` and come out through `numpy`;
 # `value_and_grad` differentiates with the backend's own autodiff.
