@@ -122,11 +122,18 @@ def test_spread_epochs():
     assert len(picked) == 6 and picked[0] == 1 and picked[-1] == 160
 
 
-def test_tiny_run_with_ema_cosine_and_validation_freq(tmp_path):
+def test_tiny_run_with_ema_cosine_and_validation_freq(tmp_path, capsys):
     out = tmp_path / "run"
     result = train_vae_main(VAE_TINY + [
         "--epochs", "3", "--ema", "0.9", "--validation-freq", "2", "--optimizer", "adamw",
-        "--learning-rate-schedule", "cosine", "--warmup-epochs", "1", "--output-dir", str(out)])
+        "--learning-rate-schedule", "cosine", "--warmup-epochs", "1", "--output-dir", str(out),
+        "--verbose", "2"])
+    # One line per epoch; an epoch without an evaluation prints no val_*
+    # (no "val_loss: nan"), an evaluated one prints them.
+    epoch_lines = [line for line in capsys.readouterr().out.splitlines() if "ms/step" in line]
+    assert len(epoch_lines) == 3, epoch_lines
+    assert ["val_hard_loss" in line for line in epoch_lines] == [False, True, False]
+    assert not any("nan" in line for line in epoch_lines), epoch_lines
     pictures = sorted(f for f in os.listdir(out) if f.startswith("reconstructions"))
     assert pictures == [f"reconstructions_epoch_00{e}.png" for e in (1, 2, 3)]
     val = result.history["val_hard_loss"]

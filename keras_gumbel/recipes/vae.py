@@ -427,6 +427,11 @@ def _callbacks(config, model, fixed_images):
         # ends by assigning them to the model).
         callbacks.append(keras.callbacks.SwapEMAWeights())
     if config.validation_freq > 1:
+        if config.verbose:
+            # Keras puts its progress bar after every callback given; here
+            # it comes before the NaN padding, so that it prints only what
+            # was measured (a "val_loss: nan" reads like a diverged run).
+            callbacks.append(keras.callbacks.ProgbarLogger())
         callbacks.append(_SkippedValidation())
     schedule = temperature_schedule(config)
     if schedule is not None:
