@@ -1,9 +1,9 @@
 """The installed commands, run as a user or a scheduler runs them, judged by
 their exit status, their output and the files they leave (issue 16). Every
 run is tiny; most are refused before any work. Signals, kills and the
-console scripts' own exit run them as subprocesses; the runs refused before
-any work (and a resumed run) go through `cli.run_command` in this process,
-which is what the console script runs, without a fresh TensorFlow's start."""
+console scripts themselves run as subprocesses, one case of each defect at
+least; further cases of the same check go through `cli.run_command` in this
+process (what the console script runs), without a fresh TensorFlow's start."""
 
 import csv
 import json
@@ -66,8 +66,8 @@ def test_an_export_into_the_runs_own_folder_is_refused_before_any_work(tmp_path)
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "keep.txt").write_text("an earlier result")
     os.symlink(tmp_path / "p", tmp_path / "link")
-    vae = train_vae_in_process(*VAE, "--output-dir", "p/run", "--export", "link",
-                               "--overwrite", cwd=tmp_path)
+    vae = command("keras-gumbel-train-vae", *VAE, "--output-dir", "p/run", "--export", "link",
+                  "--overwrite", cwd=tmp_path)
     assert_usage_error(vae, "export_dir must lie apart from output_dir", "'link'", "'p/run'")
     assert os.listdir(tmp_path / "p") == ["keep.txt"]
 
@@ -77,7 +77,7 @@ def test_an_export_into_the_runs_own_folder_is_refused_before_any_work(tmp_path)
 def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path):
     (tmp_path / "file").write_text("not a folder")
     # Under a file: cannot be created (whatever the permissions, root too).
-    vae = train_vae_in_process(*VAE, "--output-dir", "file/sub", cwd=tmp_path)
+    vae = command("keras-gumbel-train-vae", *VAE, "--output-dir", "file/sub", cwd=tmp_path)
     assert_usage_error(vae, "output_dir='file/sub'", "lies under")
     assert sorted(os.listdir(tmp_path)) == ["file"]
 
@@ -86,8 +86,8 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_
 
 def test_bad_data_and_arguments_are_usage_errors_before_any_work(tmp_path):
     (tmp_path / "garbage.npz").write_bytes(b"this is not an archive\n" * 40)
-    vae = train_vae_in_process(*VAE, "--source", "garbage.npz", "--output-dir", "out",
-                               cwd=tmp_path)
+    vae = command("keras-gumbel-train-vae", *VAE, "--source", "garbage.npz", "--output-dir",
+                  "out", cwd=tmp_path)
     assert_usage_error(vae, "source='garbage.npz' is not an .npz file")
     assert "pickled" not in vae.stderr
     assert not (tmp_path / "out").exists()
@@ -191,8 +191,6 @@ def test_a_killed_run_restarted_twice_keeps_every_epochs_history(tmp_path):
     assert "resuming" not in first
     second = _kill_after_epoch(folder, 2, tmp_path)
     assert "resuming from the backup after epoch 1 (of 3)" in second
-    # The console script's own exit after success: 0 (run_command in process
-    # elsewhere).
     last = command("keras-gumbel-train-vae", *VAE, "--output-dir", folder, cwd=tmp_path)
     assert last.returncode == 0, last.stderr[-2000:]
     assert "resuming from the backup after epoch 2 (of 3)" in last.stdout
@@ -213,8 +211,8 @@ def test_a_backup_of_another_configuration_is_refused_until_restart(tmp_path):
     folder = tmp_path / "run"
     interrupt_vae_run(train_vae, _vae_config(folder), after_epoch=2)
     backup = sorted(os.listdir(folder / "backup"))
-    other = train_vae_in_process(*VAE, "--seed", "99", "--learning-rate", "0.01",
-                                 "--output-dir", "run", cwd=tmp_path)
+    other = command("keras-gumbel-train-vae", *VAE, "--seed", "99", "--learning-rate", "0.01",
+                    "--output-dir", "run", cwd=tmp_path)
     assert_usage_error(other, os.path.join("run", "backup"), "seed 5 -> 99",
                        "learning_rate 0.001 -> 0.01", "--restart")
     assert sorted(os.listdir(folder / "backup")) == backup  # untouched

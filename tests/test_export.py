@@ -390,7 +390,8 @@ def run_export_subprocess(*args, cwd):
 
 def run_export_command(*args, cwd):
     # What the console script runs, in this process (a fresh TensorFlow
-    # costs ~5 s a call); the script itself: run_export_subprocess.
+    # costs ~5 s a call); each check runs the script itself
+    # (run_export_subprocess) on one case at least.
     return run_command_in_process(export_main, "keras-gumbel-export", *args, cwd=cwd)
 
 
@@ -418,8 +419,8 @@ def test_cli_names_a_model_that_is_not_a_keras_file(tmp_path, generator):
     (tmp_path / "text.keras").write_text("not a model")
     (tmp_path / "folder.keras").mkdir()
     before = snapshot(tmp_path)
-    for name in ("truncated.keras", "text.keras"):
-        error = assert_usage_error(run_export_command(name, "out", cwd=tmp_path),
+    for name, run in (("truncated.keras", run_export_subprocess), ("text.keras", run_export_command)):
+        error = assert_usage_error(run(name, "out", cwd=tmp_path),
                                    f"MODEL={name!r}", "cannot be read as a zip archive", "truncated")
         assert "not found" not in error.lower()
     assert_usage_error(run_export_command("folder.keras", "out", cwd=tmp_path),
@@ -433,9 +434,11 @@ def test_cli_refuses_a_folder_that_holds_the_model_before_loading_it(tmp_path, g
     GumbelGAN(generator).save(run / "gan.keras")
     (run / "history.json").write_text("{}")
     before = snapshot(tmp_path)
-    for target in ("out/r", "out", ".", "out/r/gan.keras", "out/../out/r"):
+    # The installed script for the first, the rest in process.
+    for run, target in zip([run_export_subprocess] + 4 * [run_export_command],
+                           ("out/r", "out", ".", "out/r/gan.keras", "out/../out/r")):
         assert_usage_error(
-            run_export_command("out/r/gan.keras", target, "--overwrite", cwd=tmp_path),
+            run("out/r/gan.keras", target, "--overwrite", cwd=tmp_path),
             "DIR must lie apart from MODEL", f"DIR={target!r}",
         )
     assert snapshot(tmp_path) == before
