@@ -25,6 +25,10 @@ import tensorflow as tf
 from keras_gumbel import _compat, distribute
 from keras_gumbel import ops as gumbel_ops
 
+# Under pytest-xdist, this file's tests share a worker: its module fixtures
+# are built once.
+pytestmark = pytest.mark.xdist_group("distribute")
+
 RUNS = Path(__file__).with_name("distribute_runs.py")
 # Hard bounds (seconds): a run that takes longer is killed and the test fails.
 MIRRORED_TIMEOUT = 240

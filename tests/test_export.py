@@ -19,6 +19,10 @@ from keras_gumbel.models import CategoricalGenerator, GumbelGAN
 from tests import helpers
 from tests.helpers import assert_frequencies, run_command_in_process
 
+# Under pytest-xdist, this file's tests share a worker: its module fixtures
+# are built once.
+pytestmark = pytest.mark.xdist_group("export")
+
 K = 5  # the GAN's categories
 N_FREQ = 20000  # draws for the frequency check
 SEED_BIG = 2**32 + 7  # differs from seed 7 in the high 32 bits only
