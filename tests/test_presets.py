@@ -27,7 +27,8 @@ def test_best_preset_sets_its_values_and_overrides_win():
     config = VAEConfig.from_preset("best")
     for name, value in PRESETS["best"].items():
         assert getattr(config, name) == value, name
-    assert config.estimator == "reinmax" and config.epochs == 160
+    # The preset's, not VAEConfig's defaults.
+    assert config.estimator == "reinmax" and config.epochs == 200 != VAEConfig().epochs
     overridden = VAEConfig.from_preset("best", epochs=3, learning_rate=2e-3)
     assert (overridden.epochs, overridden.learning_rate) == (3, 2e-3)
     assert overridden.temperature == 1.3
@@ -50,7 +51,7 @@ def test_flags_override_the_preset_and_defaults_stay_without_it(tmp_path, monkey
     # A flag given at its default value still wins over the preset.
     config = _config_of(["--preset", "best", "--learning-rate-schedule", "constant"] + out,
                         monkeypatch)
-    assert config.learning_rate_schedule == "constant" and config.epochs == 160
+    assert config.learning_rate_schedule == "constant" and config.epochs == 200
     # Without a preset, the config is VAEConfig's defaults.
     assert _config_of(out, monkeypatch) == VAEConfig(output_dir=str(tmp_path / "run"))
     assert "--preset" in vae_parser().format_help()
