@@ -89,3 +89,60 @@ def test_killed_benchmark_keeps_finished_runs_and_resumes(tmp_path, monkeypatch)
     assert json.loads(output.read_text())["runs"]["best-s1"]["test"]["hard_loss"] == 101.0
     assert (tmp_path / "curves.png").stat().st_size > 0
     assert "100.50 +- 0.71 over 2 seed(s)" in vae_protocol.summary(results["runs"])
+
+
+def test_best_recipe_is_the_preset():
+    # The benchmark's best-s* runs and `--preset best` are one recipe.
+    import dataclasses
+
+    from keras_gumbel.recipes.vae import VAEConfig
+
+    preset = dataclasses.asdict(VAEConfig.from_preset("best", seed=0))
+    assert vae_protocol.from_recipe(preset) == vae_protocol.RUNS["best-s0"]
+
+
+def test_import_records_a_script_run(tmp_path, capsys):
+    from keras_gumbel.cli import train_vae_main
+
+    run = tmp_path / "run"
+    train_vae_main(["--preset", "best", "--source", "bundled", "--train-images", "200",
+                    "--epochs", "3", "--validation-freq", "2", "--latent-dim", "4",
+                    "--num-categories", "3", "--encoder-units", "16", "--decoder-units", "16",
+                    "--seed", "2", "--verbose", "0", "--output-dir", str(run)])
+    output = tmp_path / "results.json"
+    argv = ["--import", f"best-s2={run}", "--output", str(output),
+            "--plot", str(tmp_path / "curves.png"), "--no-iwae"]
+    # A tiny model on 200 images is not a run of the protocol: refused,
+    # with what differs, before anything is written.
+    with pytest.raises(SystemExit) as error:
+        vae_protocol.main(argv)
+    assert error.value.code == 2
+    message = capsys.readouterr().err
+    for field in ("latent_dim=4", "train_images=200", "epochs=3", "validation_freq=2"):
+        assert field in message
+    assert "seed=" not in message and not output.exists()
+
+    # The same file as a run of the protocol's model and recipe is recorded.
+    saved = json.loads((run / "history.json").read_text())
+    saved["config"].update(vae_protocol.PROTOCOL, epochs=200, validation_freq=10)
+    (run / "history.json").write_text(json.dumps(saved))
+    results = vae_protocol.main(argv)
+    record = results["runs"]["best-s2"]
+    assert json.loads(output.read_text())["runs"]["best-s2"] == record
+    assert list(results["runs"]) == ["best-s2"]  # nothing else ran
+    assert record["config"] == vae_protocol.RUNS["best-s2"]
+    assert record["test"] == saved["test"] and record["train"] == saved["train"]
+    # The evaluation of epoch 2 (at 2/200 of the training time, as the file
+    # now claims 200 epochs), then the final one.
+    minutes = saved["seconds"] / 60.0
+    assert record["curve"] == [[2, minutes * 2 / 200, saved["history"]["val_hard_loss"][1]],
+                               [200, minutes, saved["test"]["hard_loss"]]]
+    assert "best-s2: recorded from" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("item", ["best-s9=x", "best-s0", "best-s0=/nonexistent"])
+def test_import_refuses_unknown_runs_and_folders(item, capsys):
+    with pytest.raises(SystemExit) as error:
+        vae_protocol.main(["--import", item])
+    assert error.value.code == 2
+    assert f"received {item!r}" in capsys.readouterr().err
