@@ -160,22 +160,22 @@ def describe(config):
             f"{c['epochs']} epochs, val every {c['validation_freq']}, seed {c['seed']}")
 
 
+# A run's fields that are fields of the recipe's `VAEConfig`, by their name
+# there (every run field but `final_temperature`).
+RECIPE_NAMES = {name: name for name in DEFAULTS if name != "final_temperature"}
+RECIPE_NAMES["lr_schedule"] = "learning_rate_schedule"
+# The optimisation settings among them.
+OPTIMISATION = ("optimizer", "weight_decay", "learning_rate", "lr_schedule",
+                "warmup_epochs", "ema", "epochs", "batch_size")
+
+
 def recipe_config(config):
     """The run's optimisation settings as the library recipe's `VAEConfig`,
     whose `build_optimizer` and `learning_rate_schedule` build them (the
     benchmark keeps no copy of that code)."""
     from keras_gumbel.recipes.vae import VAEConfig
 
-    return VAEConfig(
-        optimizer=config["optimizer"],
-        weight_decay=config["weight_decay"],
-        learning_rate=config["learning_rate"],
-        learning_rate_schedule=config["lr_schedule"],
-        warmup_epochs=config["warmup_epochs"],
-        ema=config["ema"],
-        epochs=config["epochs"],
-        batch_size=config["batch_size"],
-    )
+    return VAEConfig(**{RECIPE_NAMES[name]: config[name] for name in OPTIMISATION})
 
 
 def _learning_rate(config, steps_per_epoch):
@@ -313,15 +313,7 @@ def from_recipe(c):
     (a dict, as `dataclasses.asdict` or a run's `history.json` gives it)."""
     if c["min_temperature"] != c["temperature"] and c["anneal_rate"]:
         raise ValueError(f"an annealed temperature has no field here, received {c!r}")
-    return {**DEFAULTS, **{
-        "estimator": c["estimator"], "samples": c["samples"],
-        "temperature": c["temperature"], "optimizer": c["optimizer"],
-        "learning_rate": c["learning_rate"], "lr_schedule": c["learning_rate_schedule"],
-        "warmup_epochs": c["warmup_epochs"], "weight_decay": c["weight_decay"],
-        "ema": c["ema"], "batch_size": c["batch_size"], "epochs": c["epochs"],
-        "validation_freq": c["validation_freq"],
-        "steps_per_execution": c["steps_per_execution"], "seed": c["seed"],
-    }}
+    return {**DEFAULTS, **{name: c[recipe] for name, recipe in RECIPE_NAMES.items()}}
 
 
 # The protocol's model and data, as a script run's config names them.
