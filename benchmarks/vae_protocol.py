@@ -196,7 +196,7 @@ def build_model(config):
     or `TemperatureScheduler` in `callbacks`), not by the model's annealing."""
     from keras_gumbel.layers import GumbelSoftmax
     from keras_gumbel.models import DiscreteVAE
-    from keras_gumbel.models._seeds import derive_seed
+    from keras_gumbel.apps.common.seeds import derive_seed
 
     # The sampler DiscreteVAE(seed) builds, with the run's estimator and
     # starting temperature (runs before the composed DiscreteVAE landed built
@@ -447,7 +447,7 @@ def plot(runs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gumbel.files import atomic_path
+    from keras_gumbel.apps.common.files import atomic_path
 
     fig, ax = plt.subplots(figsize=(9, 5.5))
     lows, highs = [], []
@@ -532,7 +532,7 @@ def main(argv=None):
     import json
 
     from benchmarks.common import machine_info, table
-    from keras_gumbel.files import write_json
+    from keras_gumbel.apps.common.files import write_json
 
     args = _parse(argv)
     results = {"runs": {}}

@@ -1,10 +1,11 @@
-"""keras_gumbel: Gumbel-softmax (Concrete) layers, schedules and demos for Keras 3.
+"""keras_gumbel: Gumbel-softmax (Concrete) layers, schedules and applications for Keras 3.
 
-The core (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`, `schedules`,
-`TemperatureScheduler`) runs on Keras' TensorFlow, JAX and PyTorch backends;
-the demos (`models`, `data`, `export`, `distribute`, the training recipes and
-CLIs) on TensorFlow only. `layer.distribution()` returns TensorFlow
-Probability's distributions (its JAX substrate on JAX).
+The core, in this folder (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`,
+`schedules`, `TemperatureScheduler`), runs on Keras' TensorFlow, JAX and
+PyTorch backends, and `import keras_gumbel` loads nothing else. The
+applications, one folder each in `apps/` (a toy GAN, a discrete VAE), run on
+TensorFlow; their public names import from `keras_gumbel.models`, `data`,
+`export`, `distribute` and `recipes` (see `api/`).
 """
 
 import os as _os
@@ -30,7 +31,7 @@ import keras as _keras  # noqa: E402
 
 _check_backend(_keras.backend.backend())
 
-from keras_gumbel import ops, schedules  # noqa: E402
+from keras_gumbel import _compat, ops, schedules  # noqa: E402
 from keras_gumbel.callbacks import TemperatureScheduler  # noqa: E402
 from keras_gumbel.layers import GumbelSoftmax, RelaxedBernoulli  # noqa: E402
 
@@ -44,9 +45,18 @@ __all__ = [
     "schedules",
 ]
 
-# Registers the models the package saves (`GumbelGAN`, `CategoricalGenerator`,
-# `DiscreteVAE`) with Keras, so `keras.saving.load_model` finds them after
-# `import keras_gumbel` alone. They import none of the demos' dependencies;
-# they are TensorFlow-only, hence the guard for the other backends.
-if _keras.backend.backend() == "tensorflow":
-    from keras_gumbel import models as _models  # noqa: E402, F401
+# The applications' stable import paths (`keras_gumbel.models`, `data`,
+# `export`, `distribute`, `recipes`) live in api/, as Keras and keras-hub
+# lay out theirs; nothing there is imported here.
+__path__.append(_os.path.join(_os.path.dirname(__file__), "api"))
+
+# A saved application model loads after `import keras_gumbel` alone, although
+# the applications are not imported (they load TensorFlow's tf.data,
+# SavedModel, ...): their saveable classes are registered by name, each
+# importing its module on first use (`_compat.register_on_first_use`).
+_compat.register_on_first_use({
+    "CategoricalGenerator": "keras_gumbel.apps.gan.model",
+    "GumbelGAN": "keras_gumbel.apps.gan.model",
+    "TotalVariationDistance": "keras_gumbel.apps.gan.model",
+    "DiscreteVAE": "keras_gumbel.apps.vae.model",
+})

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_gumbel import _checks, _compat, _random
+from keras_gumbel import _checks, _random
 from keras_gumbel import ops as gumbel_ops
 
 __all__ = ["GumbelSoftmax", "MinValue", "RelaxedBernoulli"]

@@ -1,4 +1,4 @@
 """Exports a .keras model as a SavedModel (see `python scripts/export_savedmodel.py --help`)."""
-from keras_gumbel.cli import export_command
+from keras_gumbel.apps.export_command import main
 
-export_command()
+main()

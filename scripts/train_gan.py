@@ -1,4 +1,4 @@
 """Trains the toy GAN (see `python scripts/train_gan.py --help`)."""
-from keras_gumbel.cli import train_gan_command
+from keras_gumbel.apps.gan.cli import main
 
-train_gan_command()
+main()

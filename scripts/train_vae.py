@@ -1,4 +1,4 @@
 """Trains the discrete VAE on MNIST (see `python scripts/train_vae.py --help`)."""
-from keras_gumbel.cli import train_vae_command
+from keras_gumbel.apps.vae.cli import main
 
-train_vae_command()
+main()

@@ -35,7 +35,7 @@ def _images(n=64, seed=0):
 def _small_vae(temperature, seed=5):
     """A DiscreteVAE with one hidden layer of 8 units each way."""
     from keras_gumbel.layers import GumbelSoftmax
-    from keras_gumbel.models.vae import DiscreteVAE, mlp_decoder, mlp_encoder
+    from keras_gumbel.apps.vae.model import DiscreteVAE, mlp_decoder, mlp_encoder
 
     return DiscreteVAE(
         mlp_encoder(**VAE_ARGS, units=(8,), seed=seed),
@@ -87,7 +87,7 @@ def _vae_run(keras, strategy, temperature, epochs=3, batch_size=32):
 
 def _gan_run(keras, strategy, temperature):
     from keras_gumbel.data import number_stream
-    from keras_gumbel.models.gan import CategoricalGenerator, GumbelGAN
+    from keras_gumbel.apps.gan.model import CategoricalGenerator, GumbelGAN
 
     with strategy.scope():
         gan = GumbelGAN(
@@ -209,7 +209,7 @@ def worker(out):
     """One worker of the cluster in TF_CONFIG; RUN_CONFIG (JSON) names the
     backup folder, the progress file, the pause after each epoch and the
     collective timeout."""
-    from keras_gumbel import distribute
+    from keras_gumbel.apps.common import distribute
 
     run = json.loads(os.environ["RUN_CONFIG"])
     strategy = distribute.get_strategy("multiworker", collective_timeout=run["timeout"])

@@ -47,8 +47,8 @@ def small_vae(latent_dim=4, num_categories=3, input_dim=16, units=(32,), seed=0,
     `GumbelSoftmax(**sampler_args)` sampler, each seeded from its own stream
     of `seed` (as `keras_gumbel.recipes.vae.build_vae` does)."""
     from keras_gumbel import GumbelSoftmax
-    from keras_gumbel.models._seeds import derive_seed
-    from keras_gumbel.models.vae import DiscreteVAE, mlp_decoder, mlp_encoder
+    from keras_gumbel.apps.common.seeds import derive_seed
+    from keras_gumbel.apps.vae.model import DiscreteVAE, mlp_decoder, mlp_encoder
 
     sizes = dict(latent_dim=latent_dim, num_categories=num_categories, input_dim=input_dim)
     return DiscreteVAE(
@@ -67,7 +67,7 @@ def interrupt_vae_run(train, config, after_epoch):
     epoch. The plotter is restored afterwards."""
     import pytest
 
-    from keras_gumbel.recipes import callbacks as callbacks_lib
+    from keras_gumbel.apps.vae import callbacks as callbacks_lib
 
     plot = callbacks_lib.ReconstructionPlotter.on_epoch_end
 
@@ -85,7 +85,7 @@ def interrupt_vae_run(train, config, after_epoch):
 
 
 def run_command_in_process(main, prog, *args, cwd):
-    """`keras_gumbel.cli.run_command(main, prog, args)` run in this process
+    """`keras_gumbel.apps.common.cli.run_command(main, prog, args)` run in this process
     from the folder `cwd`, as its console script runs it (which then exits
     with the status returned), but without a fresh process's start:
     returns a `subprocess.CompletedProcess` with the exit status and the
@@ -95,7 +95,7 @@ def run_command_in_process(main, prog, *args, cwd):
     import os
     import subprocess
 
-    from keras_gumbel.cli import run_command
+    from keras_gumbel.apps.common.cli import run_command
 
     argv = [os.fspath(a) for a in args]
     out, err, here = io.StringIO(), io.StringIO(), os.getcwd()

@@ -102,7 +102,7 @@ def test_best_recipe_is_the_preset():
 
 
 def test_import_records_a_script_run(tmp_path, capsys):
-    from keras_gumbel.cli import train_vae_main
+    from keras_gumbel.apps.vae.cli import train_vae_main
 
     run = tmp_path / "run"
     train_vae_main(["--preset", "best", "--source", "bundled", "--train-images", "200",

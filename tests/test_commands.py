@@ -15,9 +15,9 @@ import time
 
 import numpy as np
 
-from keras_gumbel.cli import train_vae_main
+from keras_gumbel.apps.vae.cli import train_vae_main
 from keras_gumbel.recipes.vae import VAEConfig, train_vae
-from tests.helpers import interrupt_vae_run, run_command_in_process
+from helpers import interrupt_vae_run, run_command_in_process
 
 BIN = os.path.dirname(sys.executable)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

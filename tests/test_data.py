@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from keras_gumbel import data as data_lib
+from keras_gumbel.apps.common import mnist as data_lib
 from keras_gumbel.data import NUMBER_PROBS, number_stream
-from tests.helpers import assert_frequencies
+from helpers import assert_frequencies
 
 
 def take(dataset, batches):

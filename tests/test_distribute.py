@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gumbel import _compat, distribute
+from keras_gumbel.apps.common import compat as _compat
+from keras_gumbel.apps.common import distribute
 from keras_gumbel import ops as gumbel_ops
 
 # Under pytest-xdist, this file's tests share a worker: its module fixtures

@@ -12,12 +12,12 @@ import pytest
 import tensorflow as tf
 
 from keras_gumbel import ops as gumbel_ops
-from keras_gumbel.cli import export_main
+from keras_gumbel.apps.export_command import export_main
 from keras_gumbel.data import number_stream
 from keras_gumbel.export import export_generator, export_vae
 from keras_gumbel.models import CategoricalGenerator, GumbelGAN
-from tests import helpers
-from tests.helpers import assert_frequencies, run_command_in_process
+import helpers
+from helpers import assert_frequencies, run_command_in_process
 
 # Under pytest-xdist, this file's tests share a worker: its module fixtures
 # are built once.
@@ -345,7 +345,7 @@ def test_failure_while_overwriting_keeps_the_old_model(tmp_path, generator, monk
             raise OSError("injected rename failure")
         return real_replace(src, dst)
 
-    monkeypatch.setattr("keras_gumbel.export.os.replace", failing_replace)
+    monkeypatch.setattr("keras_gumbel.apps.common.export.os.replace", failing_replace)
     with pytest.raises(OSError, match="injected rename failure"):
         export_generator(generator, path, overwrite=True)
     assert os.listdir(tmp_path) == ["model"]
@@ -469,7 +469,7 @@ def test_a_failure_to_create_the_temporary_folder_names_the_target(tmp_path, gen
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / ".tmp-model-x"))
 
-    monkeypatch.setattr("keras_gumbel.export.tempfile.mkdtemp", refuse)
+    monkeypatch.setattr("keras_gumbel.apps.common.export.tempfile.mkdtemp", refuse)
     with pytest.raises(PermissionError, match="cannot write the SavedModel .*model'") as info:
         export_generator(generator, tmp_path / "model")
     assert ".tmp-" not in str(info.value)

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from keras_gumbel.files import atomic_path, write_json, write_text
+from keras_gumbel.apps.common.files import atomic_path, write_json, write_text
 
 
 def test_atomic_path_renames_on_success(tmp_path):

@@ -8,11 +8,11 @@ import keras
 from keras_gumbel import TemperatureScheduler
 from keras_gumbel.data import NUMBER_PROBS, number_stream
 from keras_gumbel.models import CategoricalGenerator, GumbelGAN
-from keras_gumbel.models.gan import TotalVariationDistance
-from keras_gumbel.recipes.callbacks import ProbabilityHistory
+from keras_gumbel.apps.gan.model import TotalVariationDistance
+from keras_gumbel.apps.gan.callbacks import ProbabilityHistory
 from keras_gumbel.schedules import LinearDecay
 from keras_gumbel.recipes.gan import GANConfig, train_gan
-from tests.helpers import assert_frequencies
+from helpers import assert_frequencies
 
 P = np.array(NUMBER_PROBS)
 

@@ -118,7 +118,8 @@ def test_demos_name_keras_backend_on_other_backends():
     # leaves nothing in sys.modules, so the next one starts again).
     backend = keras.backend.backend()
     modules = [f"keras_gumbel.{name}" for name in
-               ("models", "data", "export", "distribute", "recipes.gan", "recipes.vae", "cli")]
+               ("models", "data", "export", "distribute", "recipes.gan", "recipes.vae",
+                "apps.gan", "apps.vae", "apps.export_command")]
     code = (
         "import importlib, json, sys\n"
         "errors = {}\n"
@@ -159,7 +160,7 @@ DEMO_PACKAGES = ("matplotlib", "mlxtend", "tensorboard", "tensorflow_datasets", 
 
 @pytest.mark.tensorflow_only
 def test_models_export_data_and_distribute_import_no_demo_package():
-    # keras_gumbel.models is to be registered at `import keras_gumbel`: it
+    # The models load from a saved file after `import keras_gumbel` alone: they
     # must add none of the demos' packages (nor pandas or scikit-learn) to
     # what the core loads. (The core's own imports are checked apart.)
     heavy = DEMO_PACKAGES + ("pandas", "sklearn")
@@ -179,30 +180,64 @@ def test_models_export_data_and_distribute_import_no_demo_package():
 BLOCK_MATPLOTLIB = "import sys; sys.modules['matplotlib'] = None; "
 
 
+def _run_without_matplotlib(tmp_path, command):
+    code = BLOCK_MATPLOTLIB + f"OUT = {str(tmp_path / 'out')!r}; " + command
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=root
+    )
+
+
 @pytest.mark.tensorflow_only
 @pytest.mark.parametrize(
     "command",
     [
-        "from keras_gumbel.cli import train_gan_main; train_gan_main(['--output-dir', OUT])",
-        "from keras_gumbel.cli import export_main; export_main(['model.keras', OUT])",
+        "from keras_gumbel.apps.gan.cli import main; sys.argv = ['keras-gumbel-train-gan', "
+        "'--output-dir', OUT]; main()",
         "import runpy; sys.argv = ['scripts/train_vae.py', '--output-dir', OUT]; "
         "runpy.run_path('scripts/train_vae.py', run_name='__main__')",
     ],
-    ids=["train-gan", "export", "scripts/train_vae.py"],
+    ids=["train-gan", "scripts/train_vae.py"],
 )
 def test_commands_without_the_demos_extra_exit_with_the_install_hint(tmp_path, command):
-    out = tmp_path / "out"
-    code = BLOCK_MATPLOTLIB + f"OUT = {str(out)!r}; " + command
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=root
-    )
+    result = _run_without_matplotlib(tmp_path, command)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if "keras-gumbel" in line]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
     assert "missing: matplotlib" in lines[0]
     assert lines[0].endswith('install it with: pip install "keras_gumbel[demos]"')
-    assert not out.exists()
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.tensorflow_only
+def test_export_needs_none_of_the_demos_extra(tmp_path):
+    # Export needs TensorFlow only: without matplotlib it gets as far as
+    # its own checks (here: a MODEL that does not exist, a usage error).
+    result = _run_without_matplotlib(
+        tmp_path, "from keras_gumbel.apps.export_command import main; "
+        "sys.argv = ['keras-gumbel-export', 'missing.keras', OUT]; main()")
+    assert result.returncode == 2, result.stderr
+    assert "demos extra" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "keras-gumbel-export: error: MODEL must be a .keras file, received "
+        "MODEL='missing.keras' (no such file) (see keras-gumbel-export --help)")
+
+
+CORE_MODULES = {"keras_gumbel", "keras_gumbel._checks", "keras_gumbel._compat",
+                "keras_gumbel._densities", "keras_gumbel._random", "keras_gumbel._subsets",
+                "keras_gumbel.callbacks", "keras_gumbel.layers", "keras_gumbel.ops",
+                "keras_gumbel.schedules"}
+
+
+def test_import_keras_gumbel_loads_only_the_core():
+    code = ("import json, sys, keras_gumbel; "
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('keras_gumbel'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert {"keras_gumbel", "keras_gumbel.ops", "keras_gumbel.layers"} <= loaded
+    assert loaded <= CORE_MODULES, sorted(loaded - CORE_MODULES)
 
 
 # Saves one of each model and layer the package saves, in a process that
@@ -214,7 +249,7 @@ import numpy as np
 import keras
 from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
 from keras_gumbel.models import CategoricalGenerator, DiscreteVAE, GumbelGAN
-from keras_gumbel.models.vae import mlp_decoder, mlp_encoder
+from keras_gumbel.apps.vae.model import mlp_decoder, mlp_encoder
 
 root = sys.argv[1]
 sizes = dict(latent_dim=2, num_categories=3, input_dim=4)

@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_gumbel.plots import plot_probability_errors
+from keras_gumbel.apps.gan.plots import plot_probability_errors
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 P = (0.0, 0.0, 0.1, 0.3, 0.6)

@@ -11,16 +11,16 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gumbel.cli import train_vae_main, vae_parser
-from keras_gumbel.recipes.callbacks import spread_epochs
+from keras_gumbel.apps.vae.cli import train_vae_main, vae_parser
+from keras_gumbel.apps.common.callbacks import spread_epochs
 from keras_gumbel.recipes.vae import (
     PRESETS,
     VAEConfig,
     build_optimizer,
     learning_rate_schedule,
 )
-from tests.test_training import VAE_TINY, assert_usage_error
-from tests.helpers import interrupt_vae_run
+from test_training import VAE_TINY, assert_usage_error
+from helpers import interrupt_vae_run
 
 
 def test_best_preset_sets_its_values_and_overrides_win():
@@ -38,7 +38,7 @@ def test_best_preset_sets_its_values_and_overrides_win():
 
 def _config_of(argv, monkeypatch):
     seen = {}
-    monkeypatch.setattr("keras_gumbel.recipes.vae.train_vae", lambda c: seen.setdefault("c", c))
+    monkeypatch.setattr("keras_gumbel.apps.vae.recipe.train_vae", lambda c: seen.setdefault("c", c))
     train_vae_main(argv)
     return seen["c"]
 
@@ -165,7 +165,7 @@ def test_tiny_run_with_ema_cosine_and_validation_freq(tmp_path, capsys):
 def test_resumed_ema_run_continues_the_average_and_draws_the_same_pictures(
         tmp_path):
     from keras_gumbel.recipes.vae import train_vae
-    from tests.test_training import _vae_config_args
+    from test_training import _vae_config_args
 
     args = {**_vae_config_args(), "epochs": 8, "ema": 0.9, "validation_freq": 4,
             "learning_rate_schedule": "cosine"}

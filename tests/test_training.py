@@ -11,12 +11,13 @@ import pytest
 import tensorflow as tf
 
 import keras
-from keras_gumbel.cli import train_gan_main, train_vae_main
+from keras_gumbel.apps.gan.cli import train_gan_main
+from keras_gumbel.apps.vae.cli import train_vae_main
 from keras_gumbel.models import DiscreteVAE, GumbelGAN
-from keras_gumbel.recipes._run import RunRefused
+from keras_gumbel.apps.common.run import RunRefused
 from keras_gumbel.recipes.gan import GANConfig, temperature_schedule, train_gan
 from keras_gumbel.recipes.vae import VAEConfig, build_vae, train_vae
-from tests.helpers import interrupt_vae_run
+from helpers import interrupt_vae_run
 
 TINY = ["--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "64",
         "--generator-steps", "2", "--seed", "0", "--no-jit", "--verbose", "0"]
@@ -291,7 +292,7 @@ def test_gan_script_refuses_an_output_folder_it_cannot_write(tmp_path, capsys):
 
 
 def test_commands_exit_0_1_2_and_130(tmp_path, monkeypatch, capsys):
-    from keras_gumbel.cli import run_command
+    from keras_gumbel.apps.common.cli import run_command
 
     # scripts/*.py: 0 after a successful run, the result not dumped.
     monkeypatch.setattr(sys, "argv", ["train_gan.py", *TINY, "--output-dir", str(tmp_path / "r")])
@@ -320,7 +321,7 @@ def test_commands_exit_0_1_2_and_130(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains_both_models_without_nan(policy, monkeypatch):
-    from keras_gumbel.recipes import _run
+    from keras_gumbel.apps.common import run as _run
 
     monkeypatch.setattr(_run, "mixed_precision_policy", lambda: policy)
     before = keras.config.dtype_policy().name
@@ -363,7 +364,7 @@ def test_a_trainable_temperature_keeps_the_samplers_own_floor():
 
 
 def test_history_files_hold_every_epoch_of_every_metric(tmp_path):
-    from keras_gumbel.recipes._run import RunOptions, RunResult, write_history
+    from keras_gumbel.apps.common.run import RunOptions, RunResult, write_history
 
     history = {"loss": [3.0, 2.5, 1.0 / 3.0], "val_loss": [3.5, 2.75, 2.0], "temperature": [1.0, 0.5, 0.25]}
     result = RunResult(model=None, config=RunOptions(seed=3, output_dir=str(tmp_path)),

@@ -8,9 +8,9 @@ import tensorflow as tf
 import keras
 from keras_gumbel import GumbelSoftmax
 from keras_gumbel.models import DiscreteVAE
-from keras_gumbel.models._seeds import derive_seed
-from keras_gumbel.models.vae import mlp_decoder, mlp_encoder
-from tests.helpers import small_vae
+from keras_gumbel.apps.common.seeds import derive_seed
+from keras_gumbel.apps.vae.model import mlp_decoder, mlp_encoder
+from helpers import small_vae
 
 D = 16  # pixels of the small test images
 
@@ -377,7 +377,7 @@ def test_pixels_at_zero_and_one_and_ints_in_range_are_accepted():
 def test_fit_and_evaluate_do_not_go_through_the_input_checks(monkeypatch):
     # Training data is checked where it is loaded; the steps stay as fast
     # as they were.
-    import keras_gumbel.models.vae as vae_module
+    import keras_gumbel.apps.vae.model as vae_module
 
     calls = []
     real = vae_module.check_tensor_range

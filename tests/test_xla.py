@@ -16,7 +16,7 @@ from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
 from keras_gumbel import _random
 from keras_gumbel.data import NUMBER_PROBS, number_stream
 from keras_gumbel.models import CategoricalGenerator, GumbelGAN
-from tests.helpers import small_vae
+from helpers import small_vae
 
 
 def tiny_vae(hard=False):

@@ -19,13 +19,9 @@ import os
 import keras
 import numpy as np
 
-from keras_gumbel import export, schedules
+from keras_gumbel import schedules
 from keras_gumbel._checks import check_bool, check_choice, check_int, check_positive
-from keras_gumbel.callbacks import TemperatureScheduler
-from keras_gumbel.data import NUMBER_PROBS, check_label_smoothing, check_probs, number_stream
-from keras_gumbel.models.gan import CategoricalGenerator, GumbelGAN, total_variation
-from keras_gumbel.plots import plot_probability_errors
-from keras_gumbel.recipes._run import (
+from keras_gumbel.apps.common.run import (
     RunOptions,
     RunResult,
     begin_run,
@@ -37,7 +33,17 @@ from keras_gumbel.recipes._run import (
     timed_fit,
     write_history,
 )
-from keras_gumbel.recipes.callbacks import ProbabilityHistory
+from keras_gumbel.apps.gan.callbacks import ProbabilityHistory
+from keras_gumbel.apps.gan.data import (
+    NUMBER_PROBS,
+    check_label_smoothing,
+    check_probs,
+    number_stream,
+)
+from keras_gumbel.apps.gan.export import export_generator
+from keras_gumbel.apps.gan.model import CategoricalGenerator, GumbelGAN, total_variation
+from keras_gumbel.apps.gan.plots import plot_probability_errors
+from keras_gumbel.callbacks import TemperatureScheduler
 
 __all__ = [
     "GANConfig",
@@ -84,7 +90,8 @@ class GANConfig(RunOptions):
         learning_rate_decay: `"cosine"` decays both learning rates to 0 over
             the run (per player update); `"constant"` keeps them.
         label_smoothing: smoothing of the real one-hots (see `number_stream`).
-        jit_compile: compile the train step with XLA.
+        jit_compile: compile the train step with XLA (True, False, or
+            "auto": Keras' choice, no XLA on CPU-only machines).
         steps_per_execution: train steps per compiled call.
 
     And the `RunOptions` (`seed`: the data stream's and the generator's
@@ -106,7 +113,7 @@ class GANConfig(RunOptions):
     g_learning_rate: float = 0.5
     learning_rate_decay: str = "cosine"
     label_smoothing: float = 0.0
-    jit_compile: bool = True
+    jit_compile: bool | str = True
     steps_per_execution: int = 100
 
     def __post_init__(self):
@@ -134,7 +141,7 @@ class GANConfig(RunOptions):
                 )
             check_positive(self.final_temperature, "final_temperature")
         check_bool(self.hard, "hard")
-        check_bool(self.jit_compile, "jit_compile")
+        check_choice(self.jit_compile, "jit_compile", (True, False, "auto"))
         self.label_smoothing = check_label_smoothing(self.label_smoothing)
 
     @property
@@ -291,4 +298,4 @@ def train_gan(config):
     if config.verbose:
         print(format_probability_table(config.probs, probs))
         print(f"TV distance: {tv:.4f}  (seed {config.seed}, {seconds:.1f} s of training)")
-    return finish_run(result, _write_outputs, export.export_generator)
+    return finish_run(result, _write_outputs, export_generator)

@@ -16,9 +16,9 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gumbel._checks import check_int
-from keras_gumbel._compat import compile_arguments, step_logs
-from keras_gumbel.data import check_probs
-from keras_gumbel.distribute import replica_loss, scale_loss
+from keras_gumbel.apps.common.compat import compile_arguments, step_logs
+from keras_gumbel.apps.common.distribute import replica_loss, scale_loss
+from keras_gumbel.apps.gan.data import check_probs
 from keras_gumbel.layers import GumbelSoftmax
 
 __all__ = ["CategoricalGenerator", "GumbelGAN", "TotalVariationDistance"]
@@ -262,7 +262,7 @@ class GumbelGAN(keras.Model):
             **kwargs: `jit_compile`, `steps_per_execution`, `run_eagerly`,
                 passed to `keras.Model.compile` (under a strategy with
                 several replicas, without XLA and one step per execution:
-                `keras_gumbel._compat.compile_arguments`).
+                `keras_gumbel.apps.common.compat.compile_arguments`).
         """
         unknown = set(kwargs) - {"jit_compile", "steps_per_execution", "run_eagerly"}
         if unknown:

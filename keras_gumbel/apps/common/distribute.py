@@ -24,8 +24,6 @@ global batch and splits it over the replicas):
 >>> vae.fit(load_mnist("train", batch_size=100 * strategy.num_replicas_in_sync))
 """
 
-from keras_gumbel import _tensorflow_only  # noqa: F401 (first: a clear error on another backend)
-
 import json
 import os
 import tempfile
@@ -33,9 +31,11 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from keras_gumbel._random import replica_seed  # re-exported; the fold-in lives in _random
 from keras_gumbel._checks import check_choice, check_positive
-from keras_gumbel._compat import SplitBackupAndRestore
+from keras_gumbel._random import (
+    replica_seed,  # re-exported; the fold-in lives in _random
+)
+from keras_gumbel.apps.common.compat import SplitBackupAndRestore
 
 __all__ = [
     "COLLECTIVE_TIMEOUT",

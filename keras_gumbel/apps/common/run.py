@@ -22,18 +22,18 @@ from typing import ClassVar
 
 import keras
 
-from keras_gumbel import distribute, export
 from keras_gumbel._checks import check_bool, check_choice, check_seed
-from keras_gumbel._compat import backup_epochs
-from keras_gumbel.files import (
+from keras_gumbel.apps.common import distribute
+from keras_gumbel.apps.common.compat import backup_epochs
+from keras_gumbel.apps.common.export import check_export_path
+from keras_gumbel.apps.common.files import (
     atomic_path,
     check_apart,
     check_writable_folder,
     write_json,
     write_text,
 )
-from keras_gumbel.models._seeds import derive_seed
-
+from keras_gumbel.apps.common.seeds import derive_seed
 
 STRATEGIES = distribute.STRATEGIES
 
@@ -104,7 +104,7 @@ class RunOptions:
         if self.output_dir is not None:
             check_writable_folder(self.output_dir, "output_dir")
         if self.export_dir is not None:
-            export.check_export_path(self.export_dir, self.overwrite, "export_dir")
+            check_export_path(self.export_dir, self.overwrite, "export_dir")
             check_writable_folder(self.export_dir, "export_dir")
 
 

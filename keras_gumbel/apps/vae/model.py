@@ -29,12 +29,18 @@ import tensorflow as tf
 from keras import ops
 
 from keras_gumbel import ops as gumbel_ops
-from keras_gumbel._checks import check_int, check_seed, check_tensor_range, check_units, fail
-from keras_gumbel._compat import compile_arguments, step_logs
+from keras_gumbel._checks import (
+    check_int,
+    check_seed,
+    check_tensor_range,
+    check_units,
+    fail,
+)
+from keras_gumbel.apps.common.compat import compile_arguments, step_logs
+from keras_gumbel.apps.common.distribute import scale_loss
+from keras_gumbel.apps.common.seeds import derive_seed
 from keras_gumbel.callbacks import TemperatureScheduler
-from keras_gumbel.distribute import scale_loss
 from keras_gumbel.layers import GumbelSoftmax
-from keras_gumbel.models._seeds import derive_seed
 from keras_gumbel.schedules import ExponentialDecay
 
 __all__ = ["DiscreteVAE", "mlp_decoder", "mlp_encoder"]
@@ -273,7 +279,7 @@ class DiscreteVAE(keras.Model):
         step trains 1.16x as fast as the PyTorch reference on 2 CPU cores,
         against 0.985x without (benchmarks/RESULTS.md). Under a strategy
         with several replicas it compiles without XLA and with one step per
-        execution (`keras_gumbel._compat.compile_arguments`).
+        execution (`keras_gumbel.apps.common.compat.compile_arguments`).
         """
         if kwargs.get("loss") is not None:
             raise ValueError(

@@ -1,0 +1,7 @@
+"""The applications' recipes, the library functions behind their commands
+(re-exported from `keras_gumbel/apps/<application>/recipe.py`):
+
+- `keras_gumbel.recipes.gan`: `GANConfig`, `build_gan`, `train_gan`.
+- `keras_gumbel.recipes.vae`: `VAEConfig` and its `PRESETS`, `build_vae`,
+  `train_vae`.
+"""
