@@ -37,17 +37,13 @@ from keras_gumbel._random import split, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
-    "check_categories",
-    "check_reinmax_temperature",
     "check_temperature",
     "gumbel_max",
     "gumbel_softmax",
     "one_hot_argmax",
     "relaxed_bernoulli",
+    "resolve_estimator",
     "sample_gumbel",
-    "stateless_seed",
-    "validate_samples",
-    "validate_temperature",
 ]
 
 # The estimators `gumbel_softmax` knows; all but "relaxed" output exact one-hots.
@@ -64,10 +60,6 @@ ESTIMATORS = (
 GAP = 1.0
 
 _LOW_PRECISION = ("float16", "bfloat16")
-
-
-# Kept under its old name for the demos: `_checks.check_temperature`.
-validate_temperature = _checks.check_temperature
 
 
 def _is_tensor(value):

@@ -78,7 +78,7 @@ def export_main(argv=None):
     try:
         check_export_path(args.dir, args.overwrite, name="DIR")
     except ValueError as e:
-        parser.error(str(e))
+        parser.refuse(e)
     try:
         # compile=False: exporting needs the weights, not the optimizers.
         model = keras.saving.load_model(args.model, compile=False)
@@ -100,7 +100,7 @@ def export_main(argv=None):
     try:
         path = export(model, args.dir, overwrite=args.overwrite)
     except ValueError as e:
-        parser.error(str(e))
+        parser.refuse(e)
     print(f"Exported {type(model).__name__} to {path}")
     return path
 

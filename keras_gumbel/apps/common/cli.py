@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import importlib.util
 import os
+import re
 import sys
 
 # The modules of the `demos` extra (setup.cfg), by what they are for. A
@@ -76,6 +77,21 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def refuse(self, error):
+        """A usage error from the library (`ValueError`, `RunRefused`), its
+        Python argument names spelt as this command's flags: `overwrite=True`
+        becomes `--overwrite`, `output_dir='x'` becomes `--output-dir='x'`."""
+        message = str(error)
+        for action in self._actions:
+            flags = [o for o in action.option_strings if o.startswith("--")]
+            if not flags:
+                continue
+            dest = re.escape(action.dest)
+            if isinstance(action, argparse._StoreTrueAction):
+                message = re.sub(rf"\b{dest}=True\b", flags[0], message)
+            message = re.sub(rf"(?<![\w-]){dest}=", f"{flags[0]}=", message)
+        self.error(message)
+
 
 def config_from_args(config_class, args):
     """`config_class(**flags)`: every parsed flag whose `dest` names a field of
@@ -135,11 +151,11 @@ def train_main(parser, train, argv, make_config):
     try:
         config = make_config(args, argv)
     except (ValueError, FileNotFoundError) as e:
-        parser.error(str(e))
+        parser.refuse(e)
     try:
         return train(config)
     except RunRefused as e:
-        parser.error(str(e))
+        parser.refuse(e)
 
 
 def _one_line(error, limit=500):

@@ -62,7 +62,7 @@ def check_export_path(path, overwrite, name="path"):
     if os.path.lexists(path) and not empty_folder and not overwrite:
         raise ValueError(
             f"{name} already exists and is not an empty folder, received "
-            f"{name}={path!r}; pass overwrite=True (--overwrite) to replace it"
+            f"{name}={path!r}; pass overwrite=True to replace it"
         )
     check_writable_folder(path, name)
     return path

@@ -4,6 +4,7 @@ written atomically): image grids, reconstructions, loss curves."""
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from keras_gumbel._checks import check_int
 from keras_gumbel.apps.common.files import atomic_path
@@ -88,10 +89,12 @@ def plot_reconstructions(originals, reconstructions, path, title=None):
     return plot_image_grid(stacked, path, columns=len(originals), title=title)
 
 
-def plot_loss_curves(history, path, keys=("loss", "val_loss", "val_hard_loss"), title=None):
+def plot_loss_curves(history, path, keys=("loss", "val_loss", "val_hard_loss"), title=None,
+                     ylabel="negative ELBO (nats per image)"):
     """Train and test loss per epoch, one line per key of `history` (a dict
-    of per-epoch lists, as `History.history`), as a PNG. Keys missing from
-    `history` are skipped. Returns `path`."""
+    of per-epoch lists, as `History.history`), as a PNG, the epochs on
+    whole-number ticks. Keys missing from `history` are skipped. Returns
+    `path`."""
     curves = {k: np.asarray(history[k], dtype=np.float64) for k in keys if k in history}
     if not curves or not any(len(v) for v in curves.values()):
         raise ValueError(
@@ -109,7 +112,8 @@ def plot_loss_curves(history, path, keys=("loss", "val_loss", "val_hard_loss"), 
         epochs = np.arange(1, len(values) + 1)
         axes.plot(epochs, values, marker="o", markersize=3, label=labels.get(key, key))
     axes.set_xlabel("epoch")
-    axes.set_ylabel("negative ELBO (nats per image)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_ylabel(ylabel)
     axes.grid(alpha=0.3)
     axes.legend()
     if title:

@@ -1,8 +1,8 @@
-"""What both demos' recipes share, written once: the run options, the run's
-prologue (seed, strategy), the model scope, the timed `fit`, the history
-files, the export and the result's tail.
+"""What the applications' recipes share, written once: the run options, the
+run's prologue (seed, strategy, the outputs of an earlier run), the model
+scope, the timed `fit`, the history files, the export and the result's tail.
 
-A recipe (`recipes/gan.py`, `recipes/vae.py`) defines its config (a
+A recipe (`apps/gan/recipe.py`, `apps/vae/recipe.py`) defines its config (a
 `RunOptions` subclass), its result (a `RunResult` subclass), how to build
 and train its model, and which files it writes; this module runs the rest,
 including the checks made before any work (`RunRefused`) and the backup that
@@ -12,6 +12,7 @@ resumes an interrupted run (`check_backup`, `start_backup`).
 import contextlib
 import csv
 import dataclasses
+import glob
 import io
 import json
 import math
@@ -74,7 +75,9 @@ class RunOptions:
             batch size is the global batch, split across replicas.
         export_dir: also export a SavedModel there (`keras_gumbel.export`);
             it must not be, contain or lie inside `output_dir`.
-        overwrite: let the export replace an existing folder.
+        overwrite: replace the outputs of an earlier, finished run in
+            `output_dir` (removed before this run writes) and an existing
+            `export_dir`.
 
     `OUTPUT_FIELDS` names the fields that do not change what is trained
     (where and how much it reports); a backup resumes a run whose other
@@ -117,8 +120,8 @@ class RunResult:
         config: the config, with `seed` resolved.
         history: per-epoch logs, lists by name (`History.history`).
         seconds: the wall time of `fit`.
-        files: the paths written, by kind; empty without `output_dir` or
-            `export_dir`.
+        files: the paths written, by kind (a path, or a list of paths);
+            empty without `output_dir` or `export_dir`.
     """
 
     model: keras.Model
@@ -135,13 +138,16 @@ def run_seed(config, purpose):
     return derive_seed(config.seed, purpose)
 
 
-def begin_run(config, config_class, backup=False, restart=False):
+def begin_run(config, config_class, outputs, backup=False, restart=False):
     """The run's prologue, before any work: checks `config`'s type, opens
     the backup in its `output_dir` if `backup` (`check_backup`: a resumed
-    run takes the backup's seed, another run's backup is refused), draws a
-    seed if it has none (reported, so the run can be repeated), and creates
-    its strategy: a multi-worker strategy must exist before any other
-    TensorFlow work. Returns `(config, Resume)`."""
+    run takes the backup's seed, another run's backup is refused), refuses
+    the outputs of an earlier, finished run there unless `config.overwrite`
+    (`check_earlier_outputs`; `outputs` are the recipe's file patterns),
+    draws a seed if it has none (reported, so the run can be repeated), and
+    creates its strategy: a multi-worker strategy must exist before any other
+    TensorFlow work. Returns `(config, Resume)`; the recipe then calls
+    `start_outputs` once its own checks have passed."""
     if not isinstance(config, config_class):
         raise ValueError(
             f"config must be a {config_class.__name__}, received config={config!r}"
@@ -149,6 +155,7 @@ def begin_run(config, config_class, backup=False, restart=False):
     resume = Resume()
     if backup and config.output_dir is not None:
         config, resume = check_backup(config, restart)
+    resume.earlier = check_earlier_outputs(config, outputs)
     if config.seed is None:
         config = dataclasses.replace(config, seed=_draw_seed())
     distribute.get_strategy(config.strategy)
@@ -169,6 +176,52 @@ class Resume:
 
     epoch: int = 0
     history: dict = dataclasses.field(default_factory=dict)
+    # The outputs of an earlier, finished run, to remove before this one
+    # writes (`check_earlier_outputs`).
+    earlier: list = dataclasses.field(default_factory=list)
+
+
+def find_outputs(folder, patterns):
+    """The files and folders in `folder` that match any of `patterns` (glob
+    patterns relative to it), sorted."""
+    found = set()
+    for pattern in patterns:
+        found.update(glob.glob(os.path.join(glob.escape(folder), pattern)))
+    return sorted(found)
+
+
+def check_earlier_outputs(config, patterns):
+    """The outputs of an earlier, finished run in `config.output_dir` (the
+    files and folders of `patterns` there), which this run will remove
+    (`start_outputs`) if `config.overwrite`; `RunRefused` naming them if
+    not, so that a new run never mixes its files with an old run's. A folder
+    holding a backup is an unfinished run's: its files are resumed (or
+    restarted) by `check_backup`, not refused. Reads only."""
+    folder = config.output_dir
+    if folder is None or os.path.isdir(os.path.join(folder, BACKUP_DIR)):
+        return []
+    found = find_outputs(folder, patterns)
+    if found and not config.overwrite:
+        names = [os.path.basename(p) + ("/" if os.path.isdir(p) else "") for p in found]
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        raise RunRefused(
+            f"output_dir holds the outputs of an earlier run ({shown}), received "
+            f"output_dir={folder!r}; pass overwrite=True to remove them first, or "
+            "choose another folder"
+        )
+    return found
+
+
+def start_outputs(config, resume):
+    """Once every check has passed: removes the outputs of the earlier run
+    that `config.overwrite` replaces (`resume.earlier`); only the chief of a
+    cluster removes."""
+    if resume.earlier and distribute.is_chief():
+        for path in resume.earlier:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.remove(path)
 
 
 def read_epoch_log(path, epochs):
@@ -193,7 +246,7 @@ def read_epoch_log(path, epochs):
 def _refuse_backup(folder, problem):
     raise RunRefused(
         f"the output folder holds the backup of an unfinished run, {folder!r}, "
-        f"{problem}; to start afresh, pass restart=True (--restart), which "
+        f"{problem}; to start afresh, pass restart=True, which "
         "deletes it, or delete the folder"
     )
 
@@ -255,7 +308,7 @@ def start_backup(config, resume):
     folder = os.path.join(config.output_dir, BACKUP_DIR)
     if resume.epoch:
         print(f"Found {folder}: resuming from the backup after epoch {resume.epoch} "
-              f"(of {config.epochs}); pass --restart (restart=True) to start afresh")
+              f"(of {config.epochs}); pass --restart (restart=True in Python) to start afresh")
     elif distribute.is_chief():
         if os.path.lexists(folder):
             shutil.rmtree(folder)
@@ -390,5 +443,6 @@ def finish_run(result, write_outputs, exporter):
             exporter(result.model, config.export_dir, overwrite=config.overwrite)
             result.files["export"] = config.export_dir
     if config.verbose and result.files:
-        print(f"Wrote {', '.join(sorted(result.files.values()))}")
+        paths = [p for v in result.files.values() for p in ([v] if isinstance(v, str) else v)]
+        print(f"Wrote {', '.join(sorted(paths))}")
     return result

@@ -2,6 +2,7 @@
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from keras_gumbel.apps.common.plots import save_figure
 from keras_gumbel.apps.gan.data import check_probs
@@ -50,6 +51,7 @@ def plot_probability_errors(history, true_probs, path):
         extent=(0.5, epochs + 0.5, -0.5, categories - 0.5),
     )
     axes.set_xlabel("epoch")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel("category")
     axes.set_yticks(range(categories))
     axes.set_title("learned - true probability (red: too likely, blue: too rare)")

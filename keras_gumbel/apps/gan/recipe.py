@@ -24,12 +24,15 @@ from keras_gumbel._checks import check_bool, check_choice, check_int, check_posi
 from keras_gumbel.apps.common.run import (
     RunOptions,
     RunResult,
+    HISTORY_CSV,
+    HISTORY_JSON,
     begin_run,
     finish_run,
     model_scope,
     refusing,
     run_seed,
     save_model,
+    start_outputs,
     timed_fit,
     write_history,
 )
@@ -62,6 +65,9 @@ LEARNING_RATE_DECAYS = ("cosine", "constant")
 # The files train_gan writes into `output_dir` (and the history files).
 MODEL_FILE = "gan.keras"
 PLOT_FILE = "probability_errors.png"
+# Everything a run writes into `output_dir`: a new run there replaces these
+# only with `overwrite` (`check_earlier_outputs`).
+OUTPUTS = (MODEL_FILE, PLOT_FILE, HISTORY_JSON, HISTORY_CSV)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -273,9 +279,10 @@ def train_gan(config):
     Returns:
         A `GANResult`.
     """
-    config, _ = begin_run(config, GANConfig)
+    config, resume = begin_run(config, GANConfig, OUTPUTS)
     with model_scope(config), refusing():  # the model's own checks: usage errors
         model = build_gan(config)
+    start_outputs(config, resume)
     recorder = ProbabilityHistory()
     callbacks = [recorder]
     schedule = temperature_schedule(config)

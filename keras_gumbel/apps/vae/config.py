@@ -26,6 +26,12 @@ __all__ = ["PRESETS", "VAEConfig", "VAEResult"]
 MODEL_FILE = "vae.keras"
 SAMPLES_FILE = "samples.png"
 LOSS_FILE = "loss_curves.png"
+LOGS_DIR = "logs"
+RECONSTRUCTIONS = "reconstructions_epoch_*.png"
+# Everything a run writes into `output_dir` (but its backup): a new run
+# there replaces these only with `overwrite` (`check_earlier_outputs`).
+OUTPUTS = (MODEL_FILE, SAMPLES_FILE, LOSS_FILE, "history.json", "history.csv",
+           RECONSTRUCTIONS, LOGS_DIR)
 ESTIMATOR_CHOICES = gumbel_ops.ESTIMATORS
 OPTIMIZER_CHOICES = ("adam", "adamw")
 LEARNING_RATE_SCHEDULES = ("constant", "cosine")

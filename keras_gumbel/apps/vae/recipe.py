@@ -28,6 +28,7 @@ from keras_gumbel.apps.common.plots import plot_image_grid, plot_loss_curves
 from keras_gumbel.apps.common.run import (
     EPOCH_LOG,
     begin_run,
+    find_outputs,
     finish_run,
     merge_history,
     model_scope,
@@ -35,13 +36,17 @@ from keras_gumbel.apps.common.run import (
     run_seed,
     save_model,
     start_backup,
+    start_outputs,
     timed_fit,
     write_history,
 )
 from keras_gumbel.apps.vae.callbacks import ReconstructionPlotter
 from keras_gumbel.apps.vae.config import (
+    LOGS_DIR,
     LOSS_FILE,
     MODEL_FILE,
+    OUTPUTS,
+    RECONSTRUCTIONS,
     SAMPLES_FILE,
     VAEConfig,
     VAEResult,
@@ -210,7 +215,7 @@ def _callbacks(config, model, fixed_images):
         backup = os.path.join(config.output_dir, "backup")
         if is_chief():
             callbacks += [
-                keras.callbacks.TensorBoard(os.path.join(config.output_dir, "logs")),
+                keras.callbacks.TensorBoard(os.path.join(config.output_dir, LOGS_DIR)),
                 ReconstructionPlotter(fixed_images, config.output_dir,
                                       epochs=config.epochs),
                 # Every epoch's logs, before the backup that resumes after it.
@@ -250,6 +255,9 @@ def _write_outputs(result):
         ),
     }
     files["model"] = save_model(model, os.path.join(folder, MODEL_FILE))
+    # Drawn during training (also by the earlier processes of a resumed run).
+    files["reconstructions"] = find_outputs(folder, [RECONSTRUCTIONS])
+    files["logs"] = os.path.join(folder, LOGS_DIR) + os.sep
     return files
 
 
@@ -302,7 +310,7 @@ def train_vae(config):
     Returns:
         A `VAEResult`.
     """
-    config, resume = begin_run(config, VAEConfig, backup=True, restart=config.restart)
+    config, resume = begin_run(config, VAEConfig, OUTPUTS, backup=True, restart=config.restart)
     # Checked before any work (usage errors of the commands): the data,
     # then the model's arguments, by building it.
     with refusing():
@@ -312,6 +320,7 @@ def train_vae(config):
     with model_scope(config):
         with refusing():
             model = build_vae(config, steps_per_epoch)
+    start_outputs(config, resume)
     if config.output_dir is not None:
         start_backup(config, resume)
     if config.verbose and source == "bundled":
