@@ -27,7 +27,18 @@ def _check_backend(backend):
 # all here (Keras' numpy backend needs jax), which would hide the reason.
 _check_backend(_os.environ.get("KERAS_BACKEND", "tensorflow"))
 
-import keras as _keras  # noqa: E402
+try:
+    import keras as _keras  # noqa: E402
+except ModuleNotFoundError as _error:
+    if _error.name != "tensorflow":
+        raise
+    # keras_gumbel installs no backend: say how to get one.
+    raise ImportError(
+        "Keras is set to its TensorFlow backend (KERAS_BACKEND unset or tensorflow), "
+        "which is not installed. Install it with pip install \"keras_gumbel[tensorflow]\", "
+        "or use another backend: pip install \"jax[cpu]\" and KERAS_BACKEND=jax, or "
+        "PyTorch and KERAS_BACKEND=torch."
+    ) from None
 
 _check_backend(_keras.backend.backend())
 

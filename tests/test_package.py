@@ -119,7 +119,7 @@ def test_demos_name_keras_backend_on_other_backends():
     backend = keras.backend.backend()
     modules = [f"keras_gumbel.{name}" for name in
                ("models", "data", "export", "distribute", "recipes.gan", "recipes.vae",
-                "apps.gan", "apps.vae", "apps.export_command")]
+                "apps.gan.model", "apps.vae.recipe", "apps.common.run")]
     code = (
         "import importlib, json, sys\n"
         "errors = {}\n"

@@ -160,6 +160,34 @@ def test_vae_script_end_to_end_writes_pictures_history_and_model(tmp_path, monke
     assert result.files["export"] == str(tmp_path / "served")
 
 
+def test_a_new_run_into_a_finished_runs_folder_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    train_vae_main(VAE_TINY + ["--epochs", "2", "--output-dir", str(out)])
+    before = {name: os.path.getmtime(out / name) for name in os.listdir(out)}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        train_vae_main(VAE_TINY + ["--epochs", "1", "--output-dir", str(out)])
+    assert refused.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "output-dir holds the outputs of an earlier run" in line or \
+        "output_dir holds the outputs of an earlier run" in line, line
+    assert "reconstructions_epoch_002.png" in line and "pass --overwrite" in line, line
+    assert {name: os.path.getmtime(out / name) for name in os.listdir(out)} == before
+    train_vae_main(VAE_TINY[:-2] + ["--verbose", "2", "--epochs", "1", "--output-dir", str(out),
+                                     "--overwrite"])
+    assert sorted(os.listdir(out)) == [
+        "history.csv", "history.json", "logs", "loss_curves.png",
+        "reconstructions_epoch_001.png", "samples.png", "vae.keras"]
+    # TensorBoard's files of this process only: one event file per writer.
+    events = [os.path.join(d, f) for d, _, fs in os.walk(out / "logs") for f in fs]
+    assert len(events) == len({os.path.dirname(e) for e in events}), events
+    wrote = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Wrote ")]
+    assert len(wrote) == 1
+    for name in ("reconstructions_epoch_001.png", "samples.png", "loss_curves.png", "vae.keras",
+                 "history.json", "history.csv", os.path.join("logs", "")):
+        assert str(out / name) in wrote[0], (name, wrote[0])
+
+
 def test_gan_script_exports_a_saved_model(tmp_path):
     result = train_gan_main(TINY + ["--output-dir", str(tmp_path / "run"),
                                     "--export", str(tmp_path / "served")])

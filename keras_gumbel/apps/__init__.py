@@ -17,27 +17,8 @@ tf.distribute) and need the `demos` extra for data and pictures:
 `pip install "keras_gumbel[demos]"`. Imports go one way: an application ->
 `common` -> the core (`keras_gumbel.ops`, `layers`, ...).
 
-Importing any of them checks first that TensorFlow is installed and is
-Keras' backend, and says in one line what to do if not.
+Every module of theirs that needs TensorFlow imports `common.backend`
+first, which checks that TensorFlow is installed and is Keras' backend and
+says in one line what to do if not; the commands' modules (`cli.py`) import
+nothing heavy, so a command can say what is missing without a traceback.
 """
-
-import importlib.util as _util
-
-if _util.find_spec("tensorflow") is None:
-    raise ImportError(
-        "keras_gumbel's applications (keras_gumbel.apps, models, data, export, "
-        "distribute, recipes and the keras-gumbel-* commands) need TensorFlow, "
-        'which is not installed; install it with: pip install "keras_gumbel[demos]"'
-    )
-
-import keras as _keras  # noqa: E402
-
-if _keras.backend.backend() != "tensorflow":
-    raise ImportError(
-        "keras_gumbel's applications (keras_gumbel.apps, models, data, export, "
-        "distribute, recipes and the keras-gumbel-* commands) run on Keras' TensorFlow "
-        f"backend only, but Keras is set to the {_keras.backend.backend()!r} backend "
-        f"(KERAS_BACKEND={_keras.backend.backend()}). Set KERAS_BACKEND=tensorflow to use "
-        "them; the core (keras_gumbel.ops, GumbelSoftmax, RelaxedBernoulli, schedules, "
-        f"TemperatureScheduler) runs on {_keras.backend.backend()} too."
-    )

@@ -1,6 +1,8 @@
 """Callbacks the applications share: every epoch's logs recorded as it ends,
 and the epochs a run draws its pictures at."""
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import os
 
 import keras

@@ -79,17 +79,14 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def refuse(self, error):
         """A usage error from the library (`ValueError`, `RunRefused`), its
-        Python argument names spelt as this command's flags: `overwrite=True`
-        becomes `--overwrite`, `output_dir='x'` becomes `--output-dir='x'`."""
+        advice spelt as this command's flags: "pass overwrite=True" becomes
+        "pass --overwrite"."""
         message = str(error)
         for action in self._actions:
             flags = [o for o in action.option_strings if o.startswith("--")]
-            if not flags:
-                continue
-            dest = re.escape(action.dest)
-            if isinstance(action, argparse._StoreTrueAction):
-                message = re.sub(rf"\b{dest}=True\b", flags[0], message)
-            message = re.sub(rf"(?<![\w-]){dest}=", f"{flags[0]}=", message)
+            if flags and isinstance(action, argparse._StoreTrueAction):
+                message = re.sub(rf"\bpass {re.escape(action.dest)}=True\b", f"pass {flags[0]}",
+                                 message)
         self.error(message)
 
 

@@ -6,6 +6,8 @@ the versions it was written for, so it can be deleted once upstream is
 fixed.
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import json
 import os
 import warnings

@@ -24,6 +24,8 @@ global batch and splits it over the replicas):
 >>> vae.fit(load_mnist("train", batch_size=100 * strategy.num_replicas_in_sync))
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import json
 import os
 import tempfile

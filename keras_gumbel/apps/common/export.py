@@ -19,6 +19,8 @@ that is renamed into place once it is complete, so `path` holds the old
 model or the new one, never a half-written one.
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import os
 import shutil
 import tempfile

@@ -1,6 +1,7 @@
 """MNIST for the applications: its sources (a Keras-layout `.npz`, TensorFlow
 Datasets, the bundled subset) and the `tf.data` pipeline of its images."""
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
 
 import functools
 import glob

@@ -9,6 +9,8 @@ including the checks made before any work (`RunRefused`) and the backup that
 resumes an interrupted run (`check_backup`, `start_backup`).
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import contextlib
 import csv
 import dataclasses

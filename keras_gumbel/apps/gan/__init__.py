@@ -10,14 +10,8 @@ generator is learnable logits and a `GumbelSoftmax` (`CategoricalGenerator`);
   `callbacks.py`: `ProbabilityHistory`; `export.py`: `export_generator`.
 - `recipe.py`: `GANConfig`, `build_gan`, `train_gan`; `cli.py`: the
   `keras-gumbel-train-gan` command.
+
+Users import the public names from `keras_gumbel.models`, `keras_gumbel.data`,
+`keras_gumbel.export` and `keras_gumbel.recipes.gan`; this package imports
+nothing itself, so that its command starts without TensorFlow.
 """
-
-from keras_gumbel.apps.gan.data import NUMBER_PROBS, number_stream
-from keras_gumbel.apps.gan.model import (
-           CategoricalGenerator,
-           GumbelGAN,
-           TotalVariationDistance,
-)
-
-__all__ = ["NUMBER_PROBS", "CategoricalGenerator", "GumbelGAN", "TotalVariationDistance",
-           "number_stream"]

@@ -1,5 +1,7 @@
 """The toy GAN's callback: the generator's learned probabilities, every epoch."""
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import keras
 
 __all__ = ["ProbabilityHistory"]

@@ -1,5 +1,7 @@
 """The toy GAN's data: a `tf.data` stream of one-hot numbers."""
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import numbers
 import os
 

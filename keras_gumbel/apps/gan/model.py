@@ -9,6 +9,8 @@ Reference: Y. Zeldes. Neural Networks gone wild! They can sample from
 discrete distributions now! 2018. http://anotherdatum.com/gumbel-gan.html
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import numbers
 
 import keras

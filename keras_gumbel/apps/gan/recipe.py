@@ -12,6 +12,8 @@ builds it from the config and `train_gan` anneals the generator with a
 `TemperatureScheduler`.
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import dataclasses
 import math
 import os

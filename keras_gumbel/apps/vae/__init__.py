@@ -6,8 +6,8 @@
 - `callbacks.py`: `ReconstructionPlotter`; `export.py`: `export_vae`.
 - MNIST itself comes from `keras_gumbel.apps.common.mnist` (shared with
   the other MNIST applications).
+
+Users import the public names from `keras_gumbel.models`,
+`keras_gumbel.export` and `keras_gumbel.recipes.vae`; this package imports
+nothing itself, so that its command starts without TensorFlow.
 """
-
-from keras_gumbel.apps.vae.model import DiscreteVAE, mlp_decoder, mlp_encoder
-
-__all__ = ["DiscreteVAE", "mlp_decoder", "mlp_encoder"]

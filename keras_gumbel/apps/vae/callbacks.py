@@ -1,5 +1,7 @@
 """The discrete VAE's callback: reconstructions of fixed images during training."""
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import os
 
 import keras

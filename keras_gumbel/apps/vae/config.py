@@ -1,6 +1,8 @@
 """The discrete VAE's configuration: `VAEConfig`, its named recipes
 (`PRESETS`) and `VAEResult`, what `train_vae` returns."""
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import dataclasses
 
 from keras_gumbel import ops as gumbel_ops

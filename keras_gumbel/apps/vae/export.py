@@ -1,6 +1,8 @@
 """SavedModel export of the discrete VAE (see `keras_gumbel.apps.common.export`
 for the format and its guarantees)."""
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import keras
 import tensorflow as tf
 

@@ -21,6 +21,8 @@ References:
     https://github.com/YongfeiYan/Gumbel_Softmax_VAE
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import math
 import re
 

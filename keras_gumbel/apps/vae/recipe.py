@@ -12,6 +12,8 @@ The model is `DiscreteVAE(encoder, decoder, sampler)` built from the config
 `temperature_schedule(config)`, applied by a `TemperatureScheduler`.
 """
 
+from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
+
 import os
 
 import keras
