@@ -1,10 +1,11 @@
 """keras_gumbel: Gumbel-softmax (Concrete) layers, schedules and demos for Keras 3.
 
-The core (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`, `schedules`,
-`TemperatureScheduler`) runs on Keras' TensorFlow, JAX and PyTorch backends;
-the demos (`models`, `data`, `export`, `distribute`, the training recipes and
-CLIs) on TensorFlow only. `layer.distribution()` returns TensorFlow
-Probability's distributions (its JAX substrate on JAX).
+The core (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`, the subset layers
+`GumbelTopK` and `ConcreteSelect`, `schedules`, `TemperatureScheduler`) runs
+on Keras' TensorFlow, JAX and PyTorch backends; the demos (`models`, `data`,
+`export`, `distribute`, the training recipes and CLIs) on TensorFlow only.
+`GumbelSoftmax.distribution()` and `RelaxedBernoulli.distribution()` return
+TensorFlow Probability's distributions (its JAX substrate on JAX).
 """
 
 import os as _os
@@ -32,12 +33,19 @@ _check_backend(_keras.backend.backend())
 
 from keras_gumbel import ops, schedules  # noqa: E402
 from keras_gumbel.callbacks import TemperatureScheduler  # noqa: E402
-from keras_gumbel.layers import GumbelSoftmax, RelaxedBernoulli  # noqa: E402
+from keras_gumbel.layers import (  # noqa: E402
+    ConcreteSelect,
+    GumbelSoftmax,
+    GumbelTopK,
+    RelaxedBernoulli,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConcreteSelect",
     "GumbelSoftmax",
+    "GumbelTopK",
     "RelaxedBernoulli",
     "TemperatureScheduler",
     "ops",

@@ -1,4 +1,5 @@
-"""Subsets of k out of n: `ops.gumbel_top_k` and `ops.relaxed_top_k(_steps)`.
+"""Subsets of k out of n: `ops.gumbel_top_k`, `ops.relaxed_top_k(_steps)` and
+the layers `GumbelTopK` and `ConcreteSelect`.
 
 The exact sampler is checked against exact enumeration under Plackett-Luce
 (every ordered pair and every unordered subset of n = 4, k = 2), with the
@@ -8,13 +9,18 @@ on the same noise, and its gradient against central differences of it.
 """
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 from helpers import assert_frequencies, dtype_of, normal, numpy, softmax, tensor, value_and_grad
 
 import keras
+from keras.src.testing import TestCase
+from keras_gumbel import ConcreteSelect, GumbelTopK, TemperatureScheduler
 from keras_gumbel import ops as G
+from keras_gumbel.callbacks import find_temperature_layers
+from keras_gumbel.schedules import ExponentialDecay, LinearDecay
 
 PROBS = np.array([0.1, 0.2, 0.3, 0.4])
 LOGITS = np.log(PROBS).astype(np.float32)
@@ -386,3 +392,320 @@ def test_k_on_an_axis_of_unknown_size_is_refused_when_traced():
     with pytest.raises(ValueError, match=r"k must be at most the number of categories, which must be known, "
                        r"received k=2 for logits of shape \(None, None\) \(axis=1\)"):
         fn.get_concrete_function()
+
+
+# GumbelTopK -------------------------------------------------------------------
+
+SHAPE = (2, 3, 5)
+
+GUMBEL_TOP_K = [
+    {"init": {"k": 2}, "training": True},
+    {"init": {"k": 2, "hard": True}, "training": True},
+    {"init": {"k": 5, "temperature": 0.3}, "training": True},
+    {"init": {"k": 2, "inference": "argmax"}, "training": False},
+    {"init": {"k": 3, "inference": "softmax", "temperature": 0.3}, "training": False},
+    {"init": {"k": 2, "inference": "sample", "hard": True}, "training": None},
+    {"init": {"k": 2, "trainable_temperature": True, "min_temperature": 0.1}, "training": True},
+    {"init": {"k": 1, "trainable_temperature": True, "hard": True}, "training": True},
+    {"init": {"k": 2, "axis": 1, "hard": True}, "training": True},
+    {"init": {"k": 2, "axis": -2, "inference": "softmax"}, "training": False},
+]
+
+CONCRETE_SELECT = [
+    {"init": {"k": 2}, "training": True},
+    {"init": {"k": 2, "hard": True}, "training": True},
+    {"init": {"k": 5, "method": "subset", "temperature": 0.3}, "training": True},
+    {"init": {"k": 2, "method": "independent"}, "training": True},
+    {"init": {"k": 3, "method": "independent", "hard": True}, "training": True},
+    {"init": {"k": 2, "inference": "argmax"}, "training": False},
+    {"init": {"k": 2, "method": "independent", "inference": "argmax"}, "training": False},
+    {"init": {"k": 2, "inference": "softmax", "temperature": 0.3}, "training": False},
+    {"init": {"k": 2, "method": "independent", "inference": "softmax"}, "training": False},
+    {"init": {"k": 2, "inference": "sample", "hard": True}, "training": None},
+    {"init": {"k": 2, "trainable_temperature": True}, "training": True},
+    {"init": {"k": 2, "method": "independent", "trainable_temperature": True, "hard": True},
+     "training": True},
+    {"init": {"k": 2, "logits_initializer": "random_normal"}, "training": True},
+]
+
+
+def _id(case):
+    return ",".join(f"{k}={v}" for k, v in case["init"].items()) + f";training={case['training']}"
+
+
+def run_harness(cls, case, output_shape):
+    init = {"seed": 3, **case["init"]}
+    trainable = int(init.get("trainable_temperature", False))
+    logits = int(cls is ConcreteSelect)
+    TestCase().run_layer_test(
+        cls,
+        init_kwargs=init,
+        input_shape=SHAPE,
+        call_kwargs={"training": case["training"]},
+        expected_output_shape=output_shape,
+        expected_output_dtype="float32",
+        expected_num_trainable_weights=trainable + logits,
+        expected_num_non_trainable_weights=1 - trainable,
+        expected_num_seed_generators=1,
+        expected_num_losses=0,
+        supports_masking=True,
+    )
+
+
+@pytest.mark.parametrize("case", GUMBEL_TOP_K, ids=_id)
+def test_gumbel_top_k_layer_passes_the_keras_layer_harness(case):
+    run_harness(GumbelTopK, case, SHAPE)
+
+
+@pytest.mark.parametrize("case", CONCRETE_SELECT, ids=_id)
+def test_concrete_select_passes_the_keras_layer_harness(case):
+    run_harness(ConcreteSelect, case, SHAPE[:-1] + (case["init"]["k"],))
+
+
+def test_gumbel_top_k_layer_samples_are_the_ops_and_inference_modes():
+    x = normal((64, 6), 1)
+    hard = GumbelTopK(3, hard=True, temperature=0.5, seed=7)
+    # A layer's first draw is the op's with its integer seed.
+    np.testing.assert_array_equal(numpy(hard(x, training=True)), numpy(G.gumbel_top_k(x, 3, seed=7)[0]))
+    soft = GumbelTopK(3, temperature=0.5, seed=7)
+    expected = numpy(G.relaxed_top_k(x, 3, 0.5, seed=7))
+    np.testing.assert_allclose(numpy(soft(x, training=True)), expected, atol=1e-6)
+    top = np.argsort(-numpy(x), axis=-1)[:, :3]
+    np.testing.assert_array_equal(numpy(GumbelTopK(3)(x)), np.eye(6)[top].sum(1))
+    np.testing.assert_allclose(
+        numpy(GumbelTopK(3, temperature=0.7, inference="softmax")(x)),
+        reference_steps(numpy(x), 3, 0.7).sum(-2),
+        atol=2e-5,
+    )
+    sampler = GumbelTopK(3, inference="sample", seed=2)
+    a, b = numpy(sampler(x)), numpy(sampler(x))
+    assert not np.array_equal(a, b)
+    np.testing.assert_allclose(a.sum(-1), 3.0, atol=1e-5)
+    assert GumbelTopK(2, axis=1).compute_output_shape((2, 6, 3)) == (2, 6, 3)
+    columns = normal((6, 5, 2), 3)
+    y = numpy(GumbelTopK(2, hard=True, axis=0, seed=4)(columns, training=True))
+    np.testing.assert_array_equal(y, numpy(G.gumbel_top_k(columns, 2, axis=0, seed=4)[0]))
+
+
+def test_gumbel_top_k_layer_hard_training_frequencies_are_plackett_luce():
+    y = numpy(GumbelTopK(2, hard=True, seed=12)(tile(LOGITS, N), training=True))
+    subsets = list(itertools.combinations(range(4), 2))
+    counts = [np.sum(y[:, list(s)].sum(-1) == 2) for s in subsets]
+    assert_frequencies(counts, [subset_probability(s) for s in subsets])
+
+
+def _round_trip(model, path):
+    model.save(path)
+    return keras.models.load_model(path)
+
+
+def test_gumbel_top_k_layer_keras_file_keeps_temperature_and_random_state(tmp_path):
+    inputs = keras.Input((8,))
+    layer = GumbelTopK(3, temperature=1.0, seed=3, inference="sample", name="topk")
+    model = keras.Model(inputs, layer(keras.layers.Dense(6)(inputs)))
+    x = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    model.predict(x, verbose=0)  # advances the random state
+    layer.temperature.assign(0.37)
+    loaded = _round_trip(model, tmp_path / "m.keras")
+    revived = loaded.get_layer("topk")
+    assert isinstance(revived, GumbelTopK) and revived.get_config() == layer.get_config()
+    assert float(revived.temperature.numpy()) == pytest.approx(0.37)
+    np.testing.assert_array_equal(numpy(revived.seed_generator.state), numpy(layer.seed_generator.state))
+    # The loaded model draws what the saved one draws next.
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    config = layer.get_config()
+    assert GumbelTopK.from_config(json.loads(json.dumps(config))).get_config() == config
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"k": 0}, r"k must be an integer >= 1, received k=0"),
+        ({"k": 1.5}, r"k must be an integer >= 1, received k=1.5"),
+        ({"k": True}, r"k must be an integer >= 1, received k=True"),
+        ({"k": 2, "temperature": 0}, r"temperature must be a finite number > 0, received temperature=0"),
+        ({"k": 2, "temperature": float("inf")}, r"received temperature=inf"),
+        ({"k": 2, "hard": 1}, r"hard must be True or False, received hard=1"),
+        ({"k": 2, "axis": 0.5}, r"axis must be an integer, received axis=0.5"),
+        ({"k": 2, "inference": "top"}, r"inference must be one of .*received inference='top'"),
+    ],
+)
+def test_gumbel_top_k_layer_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GumbelTopK(**kwargs)
+
+
+def test_gumbel_top_k_layer_bad_inputs_are_refused():
+    too_many = r"k must be an integer in \[1, 4\] \(the number of categories, inputs.shape\[1\]\), "
+    too_many += r"received k=5"
+    with pytest.raises(ValueError, match=too_many):
+        GumbelTopK(5)(tile(LOGITS, 2))
+    unknown = (
+        r"k must be at most the number of categories, which must be known, "
+        r"received k=2 for inputs of shape \(None, None\)"
+    )
+    with pytest.raises(ValueError, match=unknown):
+        GumbelTopK(2)(keras.Input((None,)))
+    bad_axis = r"axis must be an integer in \[-2, 2\) for inputs of rank 2, received axis=2"
+    with pytest.raises(ValueError, match=bad_axis):
+        GumbelTopK(2, axis=2)(tile(LOGITS, 2))
+    with pytest.raises(TypeError, match="expects floating-point logits, received inputs of dtype int32"):
+        GumbelTopK(1)(tensor([[1, 2, 3]], "int32"))
+
+
+# ConcreteSelect ---------------------------------------------------------------
+
+
+def test_concrete_select_hard_training_selects_the_sampled_features_exactly():
+    x, w = normal((16, 6), 1), normal((16, 3), 2)
+    init = keras.initializers.RandomNormal(seed=4)
+    subset = ConcreteSelect(3, hard=True, seed=5, logits_initializer=init)
+    y = numpy(subset(x, training=True))
+    # The layer's first draw is the op's on its logits, the columns in the
+    # order of the features' indices.
+    _, indices = G.gumbel_top_k(subset.logits, 3, seed=5)
+    np.testing.assert_array_equal(y, numpy(x)[:, np.sort(numpy(indices))])
+    independent = ConcreteSelect(3, method="independent", hard=True, seed=5, logits_initializer=init)
+    y = numpy(independent(x, training=True))
+    rows = numpy(G.gumbel_max(independent.logits, seed=5)).argmax(-1)
+    np.testing.assert_array_equal(y, numpy(x)[:, rows])
+    for layer in (subset, independent):
+
+        def loss(_, layer=layer):
+            return keras.ops.sum(w * layer(x, training=True))
+
+        _, (grad,) = value_and_grad(loss, layer.logits, seed_generators=[layer.seed_generator])
+        assert np.isfinite(grad).all() and np.abs(grad).sum() > 0
+
+
+def test_concrete_select_soft_training_is_x_times_the_relaxed_selection():
+    x = normal((16, 6), 1)
+    init = keras.initializers.RandomNormal(seed=1)
+    layer = ConcreteSelect(3, temperature=0.5, seed=6, logits_initializer=init)
+    y = numpy(layer(x, training=True))
+    steps = numpy(G.relaxed_top_k_steps(layer.logits, 3, 0.5, seed=6))
+    _, indices = G.gumbel_top_k(layer.logits, 3, seed=6)
+    matrix = steps[np.argsort(numpy(indices))]
+    np.testing.assert_allclose(y, numpy(x) @ matrix.T, atol=1e-5)
+    independent = ConcreteSelect(3, method="independent", temperature=0.5, seed=6)
+    y = numpy(independent(x, training=True))
+    matrix = numpy(G.gumbel_softmax(independent.logits, 0.5, seed=6))
+    np.testing.assert_allclose(y, numpy(x) @ matrix.T, atol=1e-5)
+
+
+def test_concrete_select_inference_and_duplicates_are_reported():
+    x = normal((8, 6), 2)
+    subset = ConcreteSelect(3)
+    subset.build((None, 6))
+    subset.logits.assign([0.0, 3.0, -1.0, 2.0, 5.0, 1.0])
+    np.testing.assert_array_equal(subset.selected_indices(), [1, 3, 4])
+    np.testing.assert_array_equal(numpy(subset(x)), numpy(x)[:, [1, 3, 4]])
+    assert subset.unique_features() == 3
+    independent = ConcreteSelect(3, method="independent")
+    independent.build((None, 6))
+    logits = np.full((3, 6), -1.0, np.float32)
+    logits[[0, 1, 2], [4, 1, 4]] = 2.0
+    independent.logits.assign(logits)
+    np.testing.assert_array_equal(independent.selected_indices(), [4, 1, 4])
+    assert independent.unique_features() == 2
+    np.testing.assert_array_equal(numpy(independent(x)), numpy(x)[:, [4, 1, 4]])
+    soft = ConcreteSelect(3, method="independent", inference="softmax", temperature=2.0)
+    soft.build((None, 6))
+    soft.logits.assign(logits)
+    np.testing.assert_allclose(numpy(soft(x)), numpy(x) @ softmax(logits / 2.0).T, atol=1e-5)
+    assert ConcreteSelect(2).compute_output_shape((4, 7, 6)) == (4, 7, 2)
+    with pytest.raises(ValueError, match="has selected nothing yet"):
+        ConcreteSelect(2).selected_indices()
+
+
+def test_concrete_select_keras_file_keeps_logits_temperature_and_random_state(tmp_path):
+    layer = ConcreteSelect(3, method="independent", seed=8, name="select", logits_initializer="random_normal")
+    model = keras.Sequential([keras.Input((6,)), layer, keras.layers.Dense(2)])
+    x = np.random.default_rng(1).normal(size=(5, 6)).astype("float32")
+    model(x, training=True)  # advances the random state
+    layer.temperature.assign(0.2)
+    loaded = _round_trip(model, tmp_path / "m.keras")
+    revived = loaded.get_layer("select")
+    assert isinstance(revived, ConcreteSelect) and revived.get_config() == layer.get_config()
+    assert float(revived.temperature.numpy()) == pytest.approx(0.2)
+    np.testing.assert_array_equal(numpy(revived.logits), numpy(layer.logits))
+    np.testing.assert_array_equal(revived.selected_indices(), layer.selected_indices())
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(numpy(loaded(x, training=True)), numpy(model(x, training=True)), atol=1e-6)
+    config = layer.get_config()
+    assert json.loads(json.dumps(config)) == config
+    assert ConcreteSelect.from_config(config).get_config() == config
+
+
+def test_temperature_scheduler_anneals_the_subset_layers():
+    inputs = keras.Input((6,))
+    select = ConcreteSelect(3, seed=1)
+    top_k = GumbelTopK(2, seed=2)
+    outputs = top_k(keras.layers.Dense(4)(select(inputs)))
+    model = keras.Model(inputs, outputs)
+    assert set(find_temperature_layers(model)) == {select, top_k}
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    x = np.random.default_rng(0).normal(size=(32, 6)).astype("float32")
+    schedule = LinearDecay(1.0, 0.25, steps=8)
+    history = model.fit(
+        x, np.zeros((32, 4), "float32"), batch_size=8, epochs=2, verbose=0, shuffle=False,
+        callbacks=[TemperatureScheduler(schedule)],
+    )
+    np.testing.assert_allclose(history.history["temperature"], [schedule(3), schedule(7)])
+    for layer in (select, top_k):
+        assert float(layer.temperature.numpy()) == pytest.approx(schedule(7))
+
+
+def test_concrete_select_subset_learns_the_informative_features_without_duplicates():
+    # n = 10 features, the target the sum of 3 of them: only the subset
+    # {1, 4, 7} lets a linear decoder reach a zero loss.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(512, 10)).astype("float32")
+    y = x[:, [1, 4, 7]].sum(-1, keepdims=True)
+    select = ConcreteSelect(3, seed=0)
+    dense = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=0))
+    model = keras.Sequential([keras.Input((10,)), select, dense])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    model.fit(
+        x, y, batch_size=64, epochs=25, verbose=0, shuffle=False,
+        callbacks=[TemperatureScheduler(ExponentialDecay(1.0, 0.015, 0.05))],
+    )
+    np.testing.assert_array_equal(select.selected_indices(), [1, 4, 7])
+    assert select.unique_features() == 3
+    # A wrong subset leaves at least one unit of target variance unexplained.
+    assert model.evaluate(x, y, verbose=0) < 0.3
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"k": 0}, r"k must be an integer >= 1, received k=0"),
+        ({"k": True}, r"k must be an integer >= 1, received k=True"),
+        (
+            {"k": 2, "method": "greedy"},
+            r"method must be one of \('subset', 'independent'\), received method='greedy'",
+        ),
+        ({"k": 2, "temperature": -1.0}, r"temperature must be a finite number > 0, received temperature=-1"),
+        ({"k": 2, "temperature": float("nan")}, r"received temperature=nan"),
+        ({"k": 2, "hard": "no"}, r"hard must be True or False, received hard='no'"),
+        ({"k": 2, "seed": 1.5}, r"seed must be None or an integer, received seed=1.5"),
+    ],
+)
+def test_concrete_select_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConcreteSelect(**kwargs)
+
+
+@pytest.mark.parametrize("method", ["subset", "independent"])
+def test_concrete_select_bad_inputs_are_refused(method):
+    too_many = r"k must be an integer in \[1, 4\] \(the number of features, inputs.shape\[1\]\), received k=5"
+    with pytest.raises(ValueError, match=too_many):
+        ConcreteSelect(5, method=method)(tile(LOGITS, 2))
+    unknown = (
+        r"k must be at most the number of features, which must be known, "
+        r"received k=2 for inputs of shape \(None, None\)"
+    )
+    with pytest.raises(ValueError, match=unknown):
+        ConcreteSelect(2, method=method)(keras.Input((None,)))
+    with pytest.raises(TypeError, match="expects floating-point features, received inputs of dtype int32"):
+        ConcreteSelect(1, method=method)(tensor([[1, 2, 3]], "int32"))
