@@ -463,7 +463,16 @@ class ConcreteSelect(_RelaxedSampler):
       `k` largest logits, distinct by construction. The rows are put in the
       order of their features' indices (by the exact subset drawn with the
       same noise), so an output column keeps its feature while the subset
-      stays the same, whatever order the noise drew it in.
+      stays the same, whatever order the noise drew it in. When the subset
+      changes, the columns past the changed feature shift; a decoder that
+      maps columns to outputs can then settle on a wrong subset.
+
+    Measured on a task whose targets copy 3 of 10 features (a `Dense(3)`
+    decoder, Adam(0.1), 200 steps, the temperature annealed from 1 to 0.05;
+    seeds 0-3 on each backend): `"independent"` ended with a duplicate in 6
+    runs of 12, `"subset"` on a wrong subset in 2 of 12. With the sum of the
+    3 features as the target (a `Dense(1)` decoder), `"subset"` found them
+    in 12 runs of 12 (seeds 0-5, TensorFlow and PyTorch).
 
     With `hard=True` training uses the exact selection in the forward pass
     (one-hot rows: the Gumbel-max / Gumbel-top-k sample) with the relaxed

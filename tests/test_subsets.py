@@ -620,7 +620,7 @@ def test_concrete_select_inference_and_duplicates_are_reported():
 
 def test_concrete_select_keras_file_keeps_logits_temperature_and_random_state(tmp_path):
     layer = ConcreteSelect(3, method="independent", seed=8, name="select", logits_initializer="random_normal")
-    model = keras.Sequential([keras.Input((6,)), layer, keras.layers.Dense(2)])
+    model = keras.Sequential([keras.Input((6,)), layer, keras.layers.Dense(2)], name="saved_select")
     x = np.random.default_rng(1).normal(size=(5, 6)).astype("float32")
     model(x, training=True)  # advances the random state
     layer.temperature.assign(0.2)
@@ -664,7 +664,7 @@ def test_concrete_select_subset_learns_the_informative_features_without_duplicat
     y = x[:, [1, 4, 7]].sum(-1, keepdims=True)
     select = ConcreteSelect(3, seed=0)
     dense = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=0))
-    model = keras.Sequential([keras.Input((10,)), select, dense])
+    model = keras.Sequential([keras.Input((10,)), select, dense], name="learned_select")
     model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
     model.fit(
         x, y, batch_size=64, epochs=25, verbose=0, shuffle=False,
