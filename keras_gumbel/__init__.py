@@ -1,11 +1,12 @@
 """keras_gumbel: Gumbel-softmax (Concrete) layers, schedules and applications for Keras 3.
 
-The core, in this folder (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`,
-`schedules`, `TemperatureScheduler`), runs on Keras' TensorFlow, JAX and
-PyTorch backends, and `import keras_gumbel` loads nothing else. The
-applications, one folder each in `apps/` (a toy GAN, a discrete VAE), run on
-TensorFlow; their public names import from `keras_gumbel.models`, `data`,
-`export`, `distribute` and `recipes` (see `api/`).
+The core, in this folder (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`, the
+subset layers `GumbelTopK` and `ConcreteSelect`, `schedules`,
+`TemperatureScheduler`), runs on Keras' TensorFlow, JAX and PyTorch
+backends, and `import keras_gumbel` loads nothing else. The applications,
+one folder each in `apps/` (a toy GAN, a discrete VAE), run on TensorFlow;
+their public names import from `keras_gumbel.models`, `data`, `export`,
+`distribute` and `recipes` (see `api/`).
 """
 
 import os as _os
@@ -44,12 +45,19 @@ _check_backend(_keras.backend.backend())
 
 from keras_gumbel import _compat, ops, schedules  # noqa: E402
 from keras_gumbel.callbacks import TemperatureScheduler  # noqa: E402
-from keras_gumbel.layers import GumbelSoftmax, RelaxedBernoulli  # noqa: E402
+from keras_gumbel.layers import (  # noqa: E402
+    ConcreteSelect,
+    GumbelSoftmax,
+    GumbelTopK,
+    RelaxedBernoulli,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConcreteSelect",
     "GumbelSoftmax",
+    "GumbelTopK",
     "RelaxedBernoulli",
     "TemperatureScheduler",
     "ops",

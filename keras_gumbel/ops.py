@@ -11,6 +11,11 @@ is required, as for every Keras random op).
 The same code runs on every Keras backend (TensorFlow, JAX, PyTorch); only
 the uniform noise is drawn by backend-specific code (``keras_gumbel._random``).
 
+The subset samplers re-exported here, ``gumbel_top_k`` (k distinct categories
+without replacement), ``relaxed_top_k`` and ``relaxed_top_k_steps`` (their
+relaxation), are written in ``keras_gumbel._subsets`` with the same noise and
+checks.
+
 References:
   - E. Jang, S. Gu, B. Poole. Categorical Reparameterization with
     Gumbel-Softmax. ICLR 2017. https://arxiv.org/abs/1611.01144
@@ -37,11 +42,15 @@ from keras_gumbel._random import split, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
+    "check_k",
     "check_temperature",
     "gumbel_max",
     "gumbel_softmax",
+    "gumbel_top_k",
     "one_hot_argmax",
     "relaxed_bernoulli",
+    "relaxed_top_k",
+    "relaxed_top_k_steps",
     "resolve_estimator",
     "sample_gumbel",
 ]
@@ -550,3 +559,13 @@ def _relaxed_bernoulli(logits, temperature, hard, seed):
     if not hard:
         return ops.cast(soft, dtype)
     return ops.cast(_straight_through(ops.cast(z > 0, compute), soft), dtype)
+
+
+# The subset samplers (k of n categories) live in their own module, which
+# uses the helpers above: imported last, once they all exist.
+from keras_gumbel._subsets import (  # noqa: E402
+    check_k,
+    gumbel_top_k,
+    relaxed_top_k,
+    relaxed_top_k_steps,
+)

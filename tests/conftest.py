@@ -24,7 +24,8 @@ import pytest
 BACKENDS = ("tensorflow", "jax", "torch")
 
 # The test files of the core (ops, layers, schedules, the TemperatureScheduler
-# callback, the estimators, the package's import): they run on every backend.
+# callback, the estimators, the subset samplers, the package's import): they
+# run on every backend.
 CORE_TESTS = (
     "test_callbacks.py",
     "test_estimators.py",
@@ -34,6 +35,7 @@ CORE_TESTS = (
     "test_package.py",
     "test_properties.py",
     "test_schedules.py",
+    "test_subsets.py",
 )
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
