@@ -367,3 +367,69 @@ def test_every_64_bit_seed_gives_its_own_stream_and_a_layer_starts_at_the_op(cls
             assert not np.array_equal(values[i], values[j]), (list(draws)[i], list(draws)[j])
     with pytest.raises(ValueError, match=r"seed must be .*received seed=9223372036854775808"):
         op(x, 1.0, seed=2**63)
+
+
+# Export with a symbolic batch (JAX) -------------------------------------------
+
+
+def sampling_model():
+    inputs = keras.Input((6,))
+    soft = GumbelSoftmax(temperature=0.5, inference="sample", seed=1)(keras.layers.Reshape((2, 3))(inputs))
+    bits = RelaxedBernoulli(temperature=0.5, inference="sample", seed=2)(inputs)
+    return keras.Model(inputs, [soft, bits])
+
+
+@pytest.mark.backends("jax")
+def test_jax_uniform_takes_a_symbolic_batch_and_draws_the_same_numbers():
+    # Keras' export traces the model with a symbolic batch dimension;
+    # _random.jax_uniform took int() of it (InconclusiveDimensionOperation).
+    import jax
+    import jax.numpy as jnp
+
+    from keras_gumbel import _random
+
+    tiny = np.finfo(np.float32).tiny
+
+    def draw(key, x):
+        return _random.jax_uniform(x.shape, key, "float32", tiny)
+
+    key = jnp.array([3, 4], jnp.uint32)
+    spec = jax.ShapeDtypeStruct(jax.export.symbolic_shape("batch, 5"), jnp.float32)
+    exported = jax.export.export(jax.jit(draw))(jax.ShapeDtypeStruct((2,), jnp.uint32), spec)
+    for batch in (1, 3, 4):  # odd and even counts of numbers
+        x = jnp.zeros((batch, 5), jnp.float32)
+        np.testing.assert_array_equal(exported.call(key, x), draw(key, x))
+
+
+@pytest.mark.backends("jax")
+def test_a_sampling_model_exports_with_a_symbolic_batch_on_jax(tmp_path):
+    import jax
+    import jax.numpy as jnp
+
+    model = sampling_model()
+    x = np.random.default_rng(0).normal(size=(5, 6)).astype("float32")
+    model(x)
+    # The layers' forward pass, stateless, over a symbolic batch (what
+    # Keras' export does through jax2tf).
+    variables = [v.value for v in model.variables]
+
+    def forward(values, x):
+        with keras.StatelessScope(state_mapping=list(zip(model.variables, values))):
+            return model(x)
+
+    spec = jax.ShapeDtypeStruct(jax.export.symbolic_shape("batch, 6"), jnp.float32)
+    exported = jax.export.export(jax.jit(forward))([jax.ShapeDtypeStruct(v.shape, v.dtype) for v in variables], spec)
+    for batch in (2, 5):
+        soft, bits = exported.call(variables, x[:batch])
+        assert soft.shape == (batch, 2, 3) and bits.shape == (batch, 6)
+        np.testing.assert_allclose(np.asarray(soft).sum(-1), 1.0, atol=1e-6)
+        assert ((np.asarray(bits) > 0) & (np.asarray(bits) < 1)).all()
+    # Keras' own export (a TensorFlow SavedModel through jax2tf), where
+    # TensorFlow is installed beside JAX.
+    tf = pytest.importorskip("tensorflow")
+    path = str(tmp_path / "exported")
+    model.export(path, format="tf_saved_model", verbose=False)
+    served = tf.saved_model.load(path)
+    soft, bits = served.serve(tf.constant(x[:3]))
+    assert tuple(soft.shape) == (3, 2, 3) and tuple(bits.shape) == (3, 6)
+    np.testing.assert_allclose(soft.numpy().sum(-1), 1.0, atol=1e-6)
