@@ -254,10 +254,18 @@ class GumbelSoftmax(_RelaxedSampler):
         )
 
     def _argmax(self, inputs):
-        return gumbel_ops._one_hot_argmax(inputs, self.axis % len(inputs.shape))
+        return gumbel_ops.one_hot_argmax(inputs, self.axis)
 
     def _softmax(self, inputs):
-        return ops.softmax(self._scaled(inputs), axis=self.axis)
+        # As the sampler: exactly 1 for one category, NaN for rows that
+        # define no distribution.
+        axis = self.axis % len(inputs.shape)
+        scaled = self._scaled(inputs)
+        if inputs.shape[axis] == 1:
+            y = gumbel_ops._one_category(scaled)
+        else:
+            y = ops.softmax(scaled, axis=axis)
+        return gumbel_ops._nan_where(gumbel_ops._undefined_rows(scaled, axis), y)
 
     def get_config(self):
         config = super().get_config()
@@ -324,7 +332,8 @@ class RelaxedBernoulli(_RelaxedSampler):
         return gumbel_ops._relaxed_bernoulli(inputs, self.temperature, self.hard, self.seed_generator)
 
     def _argmax(self, inputs):
-        return ops.cast(inputs > 0, inputs.dtype)
+        # A NaN log-odds stays NaN, as in the sampler.
+        return gumbel_ops._nan_where(ops.isnan(inputs), ops.cast(inputs > 0, inputs.dtype))
 
     def _softmax(self, inputs):
         return ops.sigmoid(self._scaled(inputs))
