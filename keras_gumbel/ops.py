@@ -10,12 +10,16 @@ is required, as for every Keras random op).
 
 The same code runs on every Keras backend (TensorFlow, JAX, PyTorch); only
 the uniform noise is drawn by backend-specific code (``keras_gumbel._random``).
+The densities of the same distributions (``relaxed_one_hot_log_prob``,
+``relaxed_bernoulli_log_prob``, ``categorical_log_prob``,
+``bernoulli_log_prob``) live in ``keras_gumbel._densities`` and are
+re-exported here.
 
 Rules every op follows, on every backend:
 
 - A row of logits that defines no distribution (a NaN logit, or every logit
   ``-inf``: no possible category) gives a row of NaN, from every sampler
-  and estimator; a NaN log-odds gives NaN from
+  and estimator and from the densities; a NaN log-odds gives NaN from
   ``relaxed_bernoulli``.
 - With one category the relaxed sample is exactly 1 (the one-hot).
 - A temperature is one number (or scalar tensor) >= ``MIN_TEMPERATURE``
@@ -48,6 +52,8 @@ from keras_gumbel._random import split, stateless_seed, uniform
 __all__ = [
     "ESTIMATORS",
     "MIN_TEMPERATURE",
+    "bernoulli_log_prob",
+    "categorical_log_prob",
     "check_categories",
     "check_reinmax_temperature",
     "check_temperature",
@@ -55,6 +61,8 @@ __all__ = [
     "gumbel_softmax",
     "one_hot_argmax",
     "relaxed_bernoulli",
+    "relaxed_bernoulli_log_prob",
+    "relaxed_one_hot_log_prob",
     "sample_gumbel",
     "stateless_seed",
     "validate_samples",
@@ -277,6 +285,10 @@ def gumbel_softmax(
     backend (so does `gumbel_max`). With one category the sample is exactly
     1, with a zero gradient.
 
+    The density of the relaxed sample is `relaxed_one_hot_log_prob`; the
+    exact one-hots of the other estimators are scored by
+    `categorical_log_prob`.
+
     Args:
         logits: float tensor of unnormalized log-probabilities. float16 and
             bfloat16 are computed in float32 and returned in their own dtype.
@@ -410,7 +422,7 @@ def gumbel_max(logits, axis=-1, seed=None):
     standard Gumbel noise, `argmax(logits + g)` is distributed as
     `Categorical(softmax(logits))`. It has no useful gradient. A row with a
     NaN logit, or with every logit `-inf`, is a row of NaN (as in
-    `gumbel_softmax`).
+    `gumbel_softmax`). Its log-probability is `categorical_log_prob`.
 
     Args:
         logits: float tensor of unnormalized log-probabilities.
@@ -595,7 +607,8 @@ def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
     goes to 0, `y` approaches the exact
     Bernoulli sample `D = [logits + L > 0]`, which is 1 with probability
     `sigmoid(logits)`. A NaN log-odds gives NaN (relaxed or hard), on every
-    backend.
+    backend. The density of `y` is `relaxed_bernoulli_log_prob`, that of D
+    `bernoulli_log_prob`.
 
     With `hard=True` (straight-through) the output is the exact 0/1 value D
     and the gradient is the relaxed sample's: `D + y - stop_gradient(y)`.
@@ -643,3 +656,13 @@ def _relaxed_bernoulli(logits, temperature, hard, seed):
     if not hard:
         return ops.cast(soft, dtype)
     return ops.cast(_straight_through(ops.cast(z > 0, compute), soft), dtype)
+
+
+# The densities use the helpers above (the dtype rules, the checks), hence
+# their import at the end.
+from keras_gumbel._densities import (  # noqa: E402
+    bernoulli_log_prob,
+    categorical_log_prob,
+    relaxed_bernoulli_log_prob,
+    relaxed_one_hot_log_prob,
+)
