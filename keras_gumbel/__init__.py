@@ -4,7 +4,8 @@ The core (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`, `schedules`,
 `TemperatureScheduler`) runs on Keras' TensorFlow, JAX and PyTorch backends;
 the demos (`models`, `data`, `export`, `distribute`, the training recipes and
 CLIs) on TensorFlow only. `layer.distribution()` returns TensorFlow
-Probability's distributions (its JAX substrate on JAX).
+Probability's distributions on TensorFlow and the package's own, built on
+`ops` (whose densities they use), on JAX and PyTorch.
 """
 
 import os as _os
