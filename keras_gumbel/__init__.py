@@ -6,7 +6,9 @@ subset layers `GumbelTopK` and `ConcreteSelect`, `schedules`,
 backends, and `import keras_gumbel` loads nothing else. The applications,
 one folder each in `apps/` (a toy GAN, a discrete VAE), run on TensorFlow;
 their public names import from `keras_gumbel.models`, `data`, `export`,
-`distribute` and `recipes` (see `api/`).
+`distribute` and `recipes` (see `api/`). `layer.distribution()` returns
+TensorFlow Probability's distributions on TensorFlow and the package's own,
+built on the densities of `ops`, on JAX and PyTorch.
 """
 
 import os as _os

@@ -14,6 +14,7 @@ import math
 import numbers
 
 __all__ = [
+    "MIN_TEMPERATURE",
     "check_axis",
     "check_bool",
     "check_choice",
@@ -21,12 +22,21 @@ __all__ = [
     "check_nonnegative",
     "check_optional_int",
     "check_positive",
+    "check_scalar",
     "check_seed",
     "check_temperature",
     "check_tensor_range",
     "check_units",
     "fail",
 ]
+
+# The smallest temperature a sampler takes. Below it, `(logits + g) /
+# temperature` overflows float32 (3.4e38) for logits of a few units, the
+# overflowed entries tie, and the "sample" is a uniform vector instead of a
+# one-hot (1e-45 is float32's smallest number; 1e-46 rounds to 0). Down to
+# 1e-30 every logit of magnitude < 3e8 stays finite, so a sample is the
+# (near) one-hot of `argmax(logits + g)` that a tiny temperature asks for.
+MIN_TEMPERATURE = 1e-30
 
 
 def fail(name, allowed, value):
@@ -96,8 +106,49 @@ def check_nonnegative(value, name):
 
 
 def check_temperature(value, name="temperature"):
-    """A temperature: a finite number > 0, as a `float`."""
-    return check_positive(value, name)
+    """A temperature: one finite number >= `MIN_TEMPERATURE` (1e-30), as a
+    `float`.
+
+    A number with a shape (a list, an array: a temperature per category or
+    per example) is refused for its shape; a number <= 0, NaN or inf as not
+    a finite number > 0; one in `(0, 1e-30)` for the floor.
+    """
+    check_scalar(value, name)
+    value = check_positive(value, name)
+    if value < MIN_TEMPERATURE:
+        fail(
+            name,
+            f"a finite number >= {MIN_TEMPERATURE:g} (smaller ones overflow "
+            f"float32 in (logits + noise) / {name})",
+            value,
+        )
+    return value
+
+
+def check_scalar(value, name):
+    """`value` if it has no shape (a number, or a tensor, variable or array
+    of shape `()`); else the package's `ValueError`, naming the shape."""
+    shape = _shape_of(value)
+    if shape:
+        raise ValueError(
+            f"{name} must be a scalar (one number, or a tensor or variable of "
+            f"shape ()), received {name} of shape {shape}"
+        )
+    return value
+
+
+def _shape_of(value):
+    """The shape of an array-like `value` as a tuple (`()` for a scalar and
+    for anything without a shape)."""
+    if isinstance(value, (list, tuple)):
+        return (len(value),) + (_shape_of(value[0]) if value else ())
+    shape = getattr(value, "shape", None)
+    if shape is None or isinstance(value, numbers.Number):
+        return ()
+    try:
+        return tuple(shape)
+    except (TypeError, ValueError):  # a TensorShape of unknown rank
+        return ()
 
 
 def check_choice(value, name, choices):

@@ -79,41 +79,13 @@ def assert_at_run_time(tensor, condition, message):
 
 
 def tfp_distributions():
-    """TensorFlow Probability's `distributions` for the backend: TFP itself
-    on TensorFlow, its JAX substrate (`tensorflow_probability.substrates.jax`)
-    on JAX; otherwise an `ImportError` that says what is needed.
+    """TensorFlow Probability's `distributions`, which the layers'
+    `distribution()` returns on TensorFlow (on JAX and PyTorch it returns
+    `keras_gumbel._distributions`' own, built on `keras_gumbel.ops`).
+    Imported on first use only: `import keras_gumbel` does not load TFP."""
+    import tensorflow_probability as tfp
 
-    tensorflow-probability 0.25's JAX substrate fails to import with
-    jax >= 0.4.36 (it reads `jax.interpreters.xla.pytype_aval_mappings`,
-    since removed): the error names the installed versions.
-    """
-    if _BACKEND == "tensorflow":
-        import tensorflow_probability as tfp  # loaded on first use only
-
-        return tfp.distributions
-    if _BACKEND == "jax":
-        try:
-            from tensorflow_probability.substrates import jax as tfp_jax
-
-            return tfp_jax.distributions  # a lazy module: this imports it
-        except Exception as error:  # an ImportError, or an AttributeError of a stale substrate
-            import jax
-
-            raise ImportError(
-                "layer.distribution() on the JAX backend returns TensorFlow "
-                "Probability's JAX substrate (tensorflow_probability.substrates.jax), "
-                f"which failed to import with jax {jax.__version__}: "
-                f"{type(error).__name__}: {error}. Install a tensorflow-probability "
-                "release that supports this JAX (pip install tensorflow-probability), "
-                "or use KERAS_BACKEND=tensorflow for distribution()."
-            ) from error
-    raise ImportError(
-        f"layer.distribution() needs TensorFlow Probability, which has no "
-        f"{_BACKEND} substrate (KERAS_BACKEND={_BACKEND}). Use KERAS_BACKEND=tensorflow, "
-        "or KERAS_BACKEND=jax with tensorflow_probability.substrates.jax; on PyTorch, "
-        "torch.distributions.RelaxedOneHotCategorical and RelaxedBernoulli are the same "
-        "distributions."
-    )
+    return tfp.distributions
 
 
 def register_on_first_use(classes, package="keras_gumbel"):

@@ -318,15 +318,22 @@ def jax_uniform(shape, key, dtype, tiny):
     import jax
     import jax.numpy as jnp
 
-    shape = tuple(int(d) for d in shape)
+    # A dimension may be symbolic (`jax.export` with a polymorphic batch, as
+    # Keras' `model.export` traces it): kept as it is, since `int()` of it
+    # fails and comparing it is inconclusive. The counters are then built
+    # with operations that take symbolic sizes (`iota`, `dynamic_slice`),
+    # with the same numbers as for a concrete shape.
+    shape = tuple(d if jax.export.is_symbolic_dim(d) else int(d) for d in shape)
     if dtype != "float32":
         return jax.random.uniform(key, shape, dtype=dtype, minval=tiny, maxval=1.0)
     from jax.extend.random import threefry_2x32
 
     n = math.prod(shape)
     even = n + n % 2  # threefry_2x32 pairs the counters' two halves
-    bits = threefry_2x32(key, jnp.arange(even, dtype=jnp.uint32))
-    if even != n:
+    bits = threefry_2x32(key, jax.lax.iota(jnp.uint32, even))
+    if not isinstance(n, int):
+        bits = jax.lax.dynamic_slice(bits, (0,), (n,))
+    elif even != n:
         bits = bits[:n]
     mantissa = jax.lax.shift_right_logical(bits.reshape(shape), jnp.uint32(9))
     one = jax.lax.bitcast_convert_type(mantissa | jnp.uint32(0x3F800000), jnp.float32)

@@ -5,6 +5,7 @@
 import keras
 
 from keras_gumbel import _checks, _compat
+from keras_gumbel import ops as gumbel_ops
 from keras_gumbel import schedules as schedules_lib
 from keras_gumbel.layers import _RelaxedSampler
 
@@ -58,9 +59,13 @@ class TemperatureScheduler(keras.callbacks.Callback):
     holds (a manual assign, a reload or a restored backup is overwritten by
     the schedule); within an epoch it is assigned when it changes.
 
-    A schedule value that is not a finite number > 0 stops training with a
-    `ValueError` that names the step and the value, before it reaches the
-    variables: the last good temperature stays in place.
+    A schedule value that is not a finite number >= `MIN_TEMPERATURE`
+    (1e-30), or one below 1 while a target uses `estimator="reinmax"` (Liu
+    et al. 2023), stops training with a `ValueError` that names the step,
+    the value (and the ReinMax layers), before it reaches the variables:
+    the last good temperature stays in place. The check is the callback's,
+    in Python, so it is the same on every backend and with XLA, which
+    drops the samplers' own run-time assertions.
 
     The temperature is written into `logs["temperature"]`, so `History`,
     the progress bar and TensorBoard show it.
@@ -95,6 +100,7 @@ class TemperatureScheduler(keras.callbacks.Callback):
                 )
         self._requested_layers = layers
         self.layers = []
+        self._reinmax = []
         self.temperatures = []
         self._epoch_start_step = 0
         self._value = None
@@ -118,6 +124,10 @@ class TemperatureScheduler(keras.callbacks.Callback):
                 f"(layers {trainable} have trainable_temperature=True)"
             )
         self.layers = layers
+        # The layers whose temperature must stay >= 1: checked before each
+        # assignment (a compiled step would fail on TensorFlow, raise on
+        # PyTorch and go on silently under XLA or JAX).
+        self._reinmax = [layer.name for layer in layers if getattr(layer, "estimator", None) == "reinmax"]
         # One entry per variable: layers (or a model's property and its
         # layer) that share a variable get one assignment per update.
         self.temperatures = list({id(layer.temperature): layer.temperature for layer in layers}.values())
@@ -135,10 +145,14 @@ class TemperatureScheduler(keras.callbacks.Callback):
     def _set(self, step, force=False):
         unit = "epoch" if self.update == "epoch" else "step"
         value = self.schedule(step)
+        name = f"schedule({unit}={step})"
         try:
-            value = _checks.check_temperature(_as_number(value), f"schedule({unit}={step})")
+            value = _checks.check_temperature(_as_number(value), name)
+            if self._reinmax:
+                gumbel_ops.check_reinmax_temperature(value, name)
         except ValueError as error:
-            raise ValueError(f"TemperatureScheduler: {error}") from None
+            layers = f" (layers {self._reinmax})" if "reinmax" in str(error) else ""
+            raise ValueError(f"TemperatureScheduler: {error}{layers}") from None
         if force or value != self._value:
             # On JAX, fit passes the model's variables from one compiled step
             # to the next as a state of its own and writes them back only at

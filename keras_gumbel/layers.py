@@ -79,6 +79,7 @@ class _RelaxedSampler(keras.layers.Layer):
         cast to it), float32 for half precisions (TFP on half precision
         loses too much; the distribution casts the samples it scores)."""
         dtype = gumbel_ops._compute_dtype(self.compute_dtype)
+        logits = ops.convert_to_tensor(logits)
         return ops.cast(self.temperature, dtype), ops.cast(logits, dtype)
 
     def _scaled(self, inputs):
@@ -232,17 +233,38 @@ class GumbelSoftmax(_RelaxedSampler):
         gumbel_ops.check_categories(input_shape, self.axis, "inputs")
 
     def distribution(self, logits):
-        """`tfp.distributions.RelaxedOneHotCategorical` at the current
-        temperature, the distribution `call` samples in training (its
-        categories on the last axis), in the dtype of the layer's samples
-        (float32 under half precision); its `log_prob` scores the layer's
-        samples whatever their dtype."""
-        from keras_gumbel import _distributions  # TFP, loaded on first use only
+        """The distribution of the layer's samples of `logits` (in training,
+        or with `inference="sample"`), at the current temperature.
+
+        - `estimator="relaxed"`: the relaxed one-hot categorical (Concrete)
+          at the temperature; its `log_prob` is
+          `keras_gumbel.ops.relaxed_one_hot_log_prob`.
+        - every other estimator (`hard=True`): the samples are exact
+          one-hots `D`, distributed as `Categorical(softmax(logits))`, so
+          the distribution is the one-hot categorical; its `log_prob` is
+          `keras_gumbel.ops.categorical_log_prob` (the relaxed density of
+          a one-hot is not defined: its limit there is infinite). The
+          relaxed density of the sample behind a straight-through gradient
+          is `keras_gumbel.ops.relaxed_one_hot_log_prob`.
+
+        On TensorFlow these are TensorFlow Probability's
+        `RelaxedOneHotCategorical` and `OneHotCategorical` (TFP loaded on
+        this first call); on JAX and PyTorch the small distributions of
+        `keras_gumbel._distributions`, built on `keras_gumbel.ops`, with
+        `sample(sample_shape=(), seed=None)`, `log_prob(x)` and `prob(x)`.
+        Either way they work in the dtype of the layer's samples (float32
+        under half precision), score samples of any float dtype, and take
+        and return values laid out as the layer's, the categories on its
+        `axis`: `distribution(x).log_prob(layer(x, training=True))` scores
+        the layer's own samples.
+        """
+        from keras_gumbel import _distributions  # TFP on TensorFlow, loaded on first use only
 
         temperature, logits = self._distribution_args(logits)
-        if self.axis not in (-1, len(logits.shape) - 1):
-            logits = ops.moveaxis(logits, self.axis, -1)
-        return _distributions.RelaxedOneHotCategorical(temperature, logits=logits)
+        axis = _checks.check_axis(self.axis, len(logits.shape))
+        if self.estimator == "relaxed":
+            return _distributions.relaxed_one_hot_categorical(temperature, logits, axis)
+        return _distributions.one_hot_categorical(logits, axis)
 
     def _sample(self, inputs):
         # The arguments were checked in __init__ and build: the unchecked op
@@ -257,10 +279,18 @@ class GumbelSoftmax(_RelaxedSampler):
         )
 
     def _argmax(self, inputs):
-        return gumbel_ops._one_hot_argmax(inputs, self.axis % len(inputs.shape))
+        return gumbel_ops.one_hot_argmax(inputs, self.axis)
 
     def _softmax(self, inputs):
-        return ops.softmax(self._scaled(inputs), axis=self.axis)
+        # As the sampler: exactly 1 for one category, NaN for rows that
+        # define no distribution.
+        axis = self.axis % len(inputs.shape)
+        scaled = self._scaled(inputs)
+        if inputs.shape[axis] == 1:
+            y = gumbel_ops._one_category(scaled)
+        else:
+            y = ops.softmax(scaled, axis=axis)
+        return gumbel_ops._nan_where(gumbel_ops._undefined_rows(scaled, axis), y)
 
     def get_config(self):
         config = super().get_config()
@@ -314,20 +344,32 @@ class RelaxedBernoulli(_RelaxedSampler):
     """
 
     def distribution(self, logits):
-        """`tfp.distributions.RelaxedBernoulli` at the current temperature,
-        the distribution `call` samples in training, in the dtype of the
-        layer's samples (float32 under half precision); its `log_prob`
-        scores the layer's samples whatever their dtype."""
-        from keras_gumbel import _distributions  # TFP, loaded on first use only
+        """The distribution of the layer's samples of `logits` (in training,
+        or with `inference="sample"`), at the current temperature: the
+        relaxed Bernoulli (`log_prob`:
+        `keras_gumbel.ops.relaxed_bernoulli_log_prob`), or with `hard=True`,
+        whose samples are exact 0/1 values, the Bernoulli
+        (`keras_gumbel.ops.bernoulli_log_prob`).
+
+        On TensorFlow TensorFlow Probability's `RelaxedBernoulli` and
+        `Bernoulli` (float values); on JAX and PyTorch the small
+        distributions of `keras_gumbel._distributions` (`sample`,
+        `log_prob`, `prob`). They work in the dtype of the layer's samples
+        (float32 under half precision) and score samples of any float dtype.
+        """
+        from keras_gumbel import _distributions  # TFP on TensorFlow, loaded on first use only
 
         temperature, logits = self._distribution_args(logits)
-        return _distributions.RelaxedBernoulli(temperature, logits=logits)
+        if self.hard:
+            return _distributions.bernoulli(logits)
+        return _distributions.relaxed_bernoulli(temperature, logits)
 
     def _sample(self, inputs):
         return gumbel_ops._relaxed_bernoulli(inputs, self.temperature, self.hard, self.seed_generator)
 
     def _argmax(self, inputs):
-        return ops.cast(inputs > 0, inputs.dtype)
+        # A NaN log-odds stays NaN, as in the sampler.
+        return gumbel_ops._nan_where(ops.isnan(inputs), ops.cast(inputs > 0, inputs.dtype))
 
     def _softmax(self, inputs):
         return ops.sigmoid(self._scaled(inputs))

@@ -10,6 +10,20 @@ is required, as for every Keras random op).
 
 The same code runs on every Keras backend (TensorFlow, JAX, PyTorch); only
 the uniform noise is drawn by backend-specific code (``keras_gumbel._random``).
+The densities of the same distributions (``relaxed_one_hot_log_prob``,
+``relaxed_bernoulli_log_prob``, ``categorical_log_prob``,
+``bernoulli_log_prob``) live in ``keras_gumbel._densities`` and are
+re-exported here.
+
+Rules every op follows, on every backend:
+
+- A row of logits that defines no distribution (a NaN logit, or every logit
+  ``-inf``: no possible category) gives a row of NaN, from every sampler
+  and estimator and from the densities; a NaN log-odds gives NaN from
+  ``relaxed_bernoulli``.
+- With one category the relaxed sample is exactly 1 (the one-hot).
+- A temperature is one number (or scalar tensor) >= ``MIN_TEMPERATURE``
+  (1e-30): see ``check_temperature``.
 
 The subset samplers re-exported here, ``gumbel_top_k`` (k distinct categories
 without replacement), ``relaxed_top_k`` and ``relaxed_top_k_steps`` (their
@@ -42,6 +56,9 @@ from keras_gumbel._random import split, stateless_seed, uniform
 
 __all__ = [
     "ESTIMATORS",
+    "MIN_TEMPERATURE",
+    "bernoulli_log_prob",
+    "categorical_log_prob",
     "check_k",
     "check_temperature",
     "gumbel_max",
@@ -49,6 +66,8 @@ __all__ = [
     "gumbel_top_k",
     "one_hot_argmax",
     "relaxed_bernoulli",
+    "relaxed_bernoulli_log_prob",
+    "relaxed_one_hot_log_prob",
     "relaxed_top_k",
     "relaxed_top_k_steps",
     "resolve_estimator",
@@ -69,6 +88,10 @@ ESTIMATORS = (
 GAP = 1.0
 
 _LOW_PRECISION = ("float16", "bfloat16")
+
+# The smallest temperature the samplers and densities take (see
+# `check_temperature`).
+MIN_TEMPERATURE = _checks.MIN_TEMPERATURE
 
 
 def _is_tensor(value):
@@ -140,8 +163,42 @@ def sample_gumbel(shape, seed=None, dtype="float32"):
 
 def one_hot_argmax(x, axis=-1):
     """The exact one-hot of `argmax(x)` along `axis`: one 1 per row, ties
-    going to the first maximum, in the dtype of `x`."""
-    return _one_hot_argmax(x, _check_axis(x, axis))
+    going to the first maximum, in the dtype of `x`. A row with a NaN, or
+    with every entry `-inf`, is a row of NaN (as in the samplers)."""
+    axis = _check_axis(x, axis)
+    return _nan_where(_undefined_rows(x, axis), _one_hot_argmax(x, axis))
+
+
+def _undefined_rows(x, axis, keepdims=True):
+    """The rows of logits `x` (categories on `axis`) that define no
+    distribution: those holding a NaN, and those whose every logit is `-inf`
+    (no possible category). Every op gives them a row of NaN: the backends'
+    own argmax and softmax disagree there (TensorFlow's softmax keeps the
+    finite entries of a row with a NaN, JAX's and PyTorch's argmax pick the
+    NaN, an all `-inf` row's argmax is category 0)."""
+    nan = ops.any(ops.isnan(x), axis=axis, keepdims=keepdims)
+    none = ops.all(ops.isneginf(x), axis=axis, keepdims=keepdims)
+    return ops.logical_or(nan, none)
+
+
+def _nan_where(undefined, y):
+    """`y` with NaN in the rows where `undefined` (a boolean that
+    broadcasts against `y`) holds."""
+    return ops.where(undefined, np.nan, y)
+
+
+def _one_category(x):
+    """The sample of one category: exactly 1, with a zero gradient that
+    stays connected to `x` (every estimator's gradient is 0 there).
+
+    Not a softmax of the one entry (`exp(x - max x) / sum`), nor
+    `x - x + 1`: compiled code may compute the two uses of `x` in different
+    fusions, rounded differently (with TensorFlow 2.21, `x - x + 1` of a
+    noisy logit came out as 0.99999905 or 1.0000002 in a `tf.function`), so
+    the difference is not exactly 0. `0 * x` is 0 for every finite `x`,
+    however it was rounded.
+    """
+    return ops.where(ops.isfinite(x), x, 0.0) * 0.0 + 1.0
 
 
 def _one_hot_argmax(x, axis):
@@ -224,13 +281,23 @@ def gumbel_softmax(
     A `+inf` logit marks a certain category: its row is that category's
     one-hot, relaxed or hard, with a zero gradient (several `+inf` entries
     of a row share its mass; the one-hot then takes the first).
+    A row that defines no distribution, one with a NaN logit or with every
+    logit `-inf`, gives a row of NaN, for every estimator and on every
+    backend (so does `gumbel_max`). With one category the sample is exactly
+    1, with a zero gradient.
+
+    The density of the relaxed sample is `relaxed_one_hot_log_prob`; the
+    exact one-hots of the other estimators are scored by
+    `categorical_log_prob`.
 
     Args:
         logits: float tensor of unnormalized log-probabilities. float16 and
             bfloat16 are computed in float32 and returned in their own dtype.
-        temperature: a finite number > 0, or a scalar tensor or variable
-            (read on every call, so an annealed variable is seen by compiled
-            functions, and checked on every call: see `check_temperature`).
+        temperature: a finite number >= `MIN_TEMPERATURE` (1e-30), or a
+            scalar tensor or variable (read on every call, so an annealed
+            variable is seen by compiled functions, and checked on every
+            call: see `check_temperature`). One temperature for the whole
+            tensor: a per-category one is refused.
         hard: whether to return exact one-hots with straight-through gradients.
         axis: the categories axis.
         seed: `None`, an integer, a `keras.random.SeedGenerator`, or a
@@ -262,22 +329,37 @@ def _gumbel_softmax(logits, temperature, axis, seed, estimator, samples):
     x = ops.cast(logits, compute)
     trainable = getattr(temperature, "trainable", False)
     temperature = ops.cast(check_temperature(temperature, estimator=estimator), compute)
-    seed = stateless_seed(seed)
-    noisy = x + _gumbel(ops.shape(x), seed, compute)
+    seed = stateless_seed(seed)  # a generator advances, whatever the path
+    if x.shape[axis] == 1:
+        y = _nan_where(_undefined_rows(x, axis), _one_category(x))
+    else:
+        y = _sample(x, temperature, trainable, axis, seed, estimator, samples)
+    return ops.cast(y, dtype)
+
+
+def _sample(x, temperature, trainable, axis, seed, estimator, samples):
+    """A sample of every estimator from `x` (two categories or more), in
+    its (compute) dtype, NaN in the rows that define no distribution."""
+    noisy = x + _gumbel(ops.shape(x), seed, x.dtype)
     if estimator in ("reinmax", "gapped_straight_through"):
         hard = _one_hot_argmax(ops.stop_gradient(noisy), axis)
         if estimator == "reinmax":
             surrogate = _reinmax_surrogate(x, hard, temperature, axis)
         else:
             surrogate = _gapped_surrogate(x, hard, temperature, trainable, axis)
-        return ops.cast(_straight_through(hard, surrogate), dtype)
+        return _nan_where(_undefined_rows(x, axis), _straight_through(hard, surrogate))
     soft = ops.softmax(_over_temperature(noisy, temperature, trainable), axis=axis)
+    # The softmax of a row that defines no distribution holds a NaN on every
+    # backend, though not everywhere (TensorFlow's keeps the finite entries
+    # of a row with a NaN logit): its sum finds the row, for one reduction
+    # where testing the logits (`_undefined_rows`) takes four passes.
+    undefined = ops.isnan(ops.sum(soft, axis=axis, keepdims=True))
     if estimator == "relaxed":
-        return ops.cast(soft, dtype)
+        return _nan_where(undefined, soft)
     hard = _one_hot_argmax(soft, axis)
     if samples > 1:
         soft = _gumbel_rao_average(soft, x, hard, temperature, trainable, axis, seed, samples)
-    return ops.cast(_straight_through(hard, soft), dtype)
+    return _nan_where(undefined, _straight_through(hard, soft))
 
 
 def _over_temperature(x, temperature, trainable):
@@ -339,7 +421,9 @@ def gumbel_max(logits, axis=-1, seed=None):
 
     The Gumbel-max trick (Gumbel 1954; Maddison et al. 2014): with `g`
     standard Gumbel noise, `argmax(logits + g)` is distributed as
-    `Categorical(softmax(logits))`. It has no useful gradient.
+    `Categorical(softmax(logits))`. It has no useful gradient. A row with a
+    NaN logit, or with every logit `-inf`, is a row of NaN (as in
+    `gumbel_softmax`). Its log-probability is `categorical_log_prob`.
 
     Args:
         logits: float tensor of unnormalized log-probabilities.
@@ -355,7 +439,8 @@ def gumbel_max(logits, axis=-1, seed=None):
     axis = _check_axis(logits, axis)
     x = ops.cast(logits, _compute_dtype(dtype))
     noisy = x + _gumbel(ops.shape(x), seed, x.dtype)
-    return ops.cast(_one_hot_argmax(ops.stop_gradient(noisy), axis), dtype)
+    one_hot = _one_hot_argmax(ops.stop_gradient(noisy), axis)
+    return ops.cast(_nan_where(_undefined_rows(x, axis), one_hot), dtype)
 
 
 def validate_samples(samples, estimator):
@@ -372,8 +457,16 @@ def validate_samples(samples, estimator):
 
 
 def check_temperature(temperature, name="temperature", estimator=None):
-    """Checks a temperature where it reaches a sampler: a finite number > 0,
-    and >= 1 for `estimator="reinmax"` (Liu et al. 2023).
+    """Checks a temperature where it reaches a sampler or a density: one
+    finite number >= `MIN_TEMPERATURE` (1e-30), and >= 1 for
+    `estimator="reinmax"` (Liu et al. 2023).
+
+    The floor: below 1e-30, `(logits + g) / temperature` overflows float32
+    for logits of a few units, the overflowed entries tie and the sample
+    would be a uniform vector where a near one-hot is meant (float32's
+    smallest number is 1.4e-45; 1e-46 rounds to 0). A tensor with a shape
+    (a temperature per category) is refused for its shape, traced or not:
+    the samplers take one temperature.
 
     A Python number, or a tensor or variable read eagerly, raises
     `ValueError` now, naming `name` and the value. Inside a traced function
@@ -395,16 +488,18 @@ def check_temperature(temperature, name="temperature", estimator=None):
     reinmax = estimator == "reinmax"
     if not _is_tensor(temperature):
         value = _checks.check_temperature(temperature, name)
-    elif not _compat.is_traced(temperature):
+    elif not _compat.is_traced(_checks.check_scalar(temperature, name)):
         value = _checks.check_temperature(_number(temperature), name)
     else:
         if reinmax:
             rule = f"estimator='reinmax' needs {name} >= 1 (Liu et al. 2023)"
         else:
-            rule = f"{name} must be a finite number > 0"
+            rule = f"{name} must be a finite number > 0 and >= {MIN_TEMPERATURE:g}"
         return _compat.assert_at_run_time(
             temperature,
-            lambda t: ops.logical_and(ops.isfinite(t), t >= 1 if reinmax else t > 0),
+            lambda t: ops.logical_and(
+                ops.isfinite(t), t >= 1 if reinmax else ops.logical_and(t > 0, t >= MIN_TEMPERATURE)
+            ),
             f"{rule}, received {name}=",
         )
     if reinmax and value < 1:
@@ -512,7 +607,9 @@ def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
     `exp(z)` below `z = -9` (a difference under 2e-8). As the temperature
     goes to 0, `y` approaches the exact
     Bernoulli sample `D = [logits + L > 0]`, which is 1 with probability
-    `sigmoid(logits)`.
+    `sigmoid(logits)`. A NaN log-odds gives NaN (relaxed or hard), on every
+    backend. The density of `y` is `relaxed_bernoulli_log_prob`, that of D
+    `bernoulli_log_prob`.
 
     With `hard=True` (straight-through) the output is the exact 0/1 value D
     and the gradient is the relaxed sample's: `D + y - stop_gradient(y)`.
@@ -521,8 +618,9 @@ def relaxed_bernoulli(logits, temperature=1.0, hard=False, seed=None):
         logits: float tensor of log-odds; `±inf` gives a sure 1 or 0. float16
             and bfloat16 are computed in float32 and returned in their own
             dtype.
-        temperature: a finite number > 0, or a scalar tensor or variable
-            (checked on every call: see `check_temperature`).
+        temperature: a finite number >= `MIN_TEMPERATURE` (1e-30), or a
+            scalar tensor or variable (checked on every call: see
+            `check_temperature`).
         hard: whether to return exact 0/1 values with straight-through
             gradients.
         seed: `None`, an integer, a `keras.random.SeedGenerator`, or a
@@ -568,4 +666,13 @@ from keras_gumbel._subsets import (  # noqa: E402
     gumbel_top_k,
     relaxed_top_k,
     relaxed_top_k_steps,
+)
+
+# The densities use the helpers above (the dtype rules, the checks), hence
+# their import at the end.
+from keras_gumbel._densities import (  # noqa: E402
+    bernoulli_log_prob,
+    categorical_log_prob,
+    relaxed_bernoulli_log_prob,
+    relaxed_one_hot_log_prob,
 )

@@ -23,11 +23,12 @@ import pytest
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
-# The test files of the core (ops, layers, schedules, the TemperatureScheduler
-# callback, the estimators, the subset samplers, the package's import): they
-# run on every backend.
+# The test files of the core (ops, densities, layers, schedules, the
+# TemperatureScheduler callback, the estimators, the subset samplers, the
+# package's import): they run on every backend.
 CORE_TESTS = (
     "test_callbacks.py",
+    "test_densities.py",
     "test_estimators.py",
     "test_layer_harness.py",
     "test_layers.py",

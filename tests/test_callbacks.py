@@ -345,3 +345,37 @@ def test_straight_through_model_learns_while_annealed_by_global_step(tmp_path):
         keras.ops.convert_to_numpy(revived(logits, training=True)),
         keras.ops.convert_to_numpy(layer(logits, training=True)),
     )
+
+
+@pytest.mark.parametrize("jit_compile", ["auto", False])
+def test_a_reinmax_temperature_below_one_is_refused_before_it_is_assigned(jit_compile):
+    # Without the check, a compiled step failed on TensorFlow (a graph
+    # assertion), raised on PyTorch and trained on at 0.5 under JAX's XLA.
+    inputs = keras.Input((6,))
+    x = keras.layers.Reshape((2, 5))(keras.layers.Dense(10)(inputs))
+    layer = GumbelSoftmax(temperature=2.0, estimator="reinmax", seed=0, name="rm")
+    other = GumbelSoftmax(temperature=1.0, seed=1, name="plain")
+    model = keras.Model(inputs, [layer(x), other(x)])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=[max_prob_loss, max_prob_loss], jit_compile=jit_compile)
+    schedule = lambda step: 1.5 if step < 6 else 0.5  # noqa: E731
+    match = (
+        r"TemperatureScheduler: estimator='reinmax' needs schedule\(step=6\) >= 1 \(Liu et al. 2023\), "
+        r"received schedule\(step=6\)=0.5 \(layers \['rm'\]\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, [Y, Y], batch_size=8, epochs=3, verbose=0, callbacks=[TemperatureScheduler(schedule)])
+    assert float(layer.temperature.numpy()) == 1.5 and float(other.temperature.numpy()) == 1.5
+    assert int(model.optimizer.iterations.numpy()) == 6  # stopped before step 6 ran
+    # Exactly 1 is allowed; layers without ReinMax take any valid value.
+    model.fit(X, [Y, Y], batch_size=8, epochs=1, verbose=0, callbacks=[TemperatureScheduler(1.0)])
+    plain, _ = build()
+    plain.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[TemperatureScheduler(0.5)])
+
+
+def test_a_schedule_value_below_the_temperature_floor_is_refused():
+    model, layer = build()
+    callback = TemperatureScheduler(lambda epoch: 0.25 if epoch == 0 else 1e-45, update="epoch")
+    match = r"TemperatureScheduler: schedule\(epoch=1\) must be a finite number >= 1e-30 .*received schedule\(epoch=1\)=1e-45"
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+    assert float(layer.temperature.numpy()) == 0.25

@@ -295,3 +295,168 @@ def test_trainable_temperature_gradient_is_finite_with_neg_inf_logits():
     assert np.isfinite(grad)
     np.testing.assert_allclose(grad, expected, rtol=1e-4)
     assert (y[[0, 1], [1, 2]] == 0).all()
+
+
+# Rows that define no distribution: one rule for every op and backend --------
+
+SAMPLERS = {
+    **{
+        estimator: lambda x, t, seed, e=estimator: G.gumbel_softmax(
+            x, t, estimator=e, hard=e != "relaxed", samples=2 if e == "gumbel_rao" else 1, seed=seed
+        )
+        for estimator in G.ESTIMATORS
+    },
+    "gumbel_max": lambda x, t, seed: G.gumbel_max(x, seed=seed),
+    "one_hot_argmax": lambda x, t, seed: G.one_hot_argmax(x),
+}
+
+
+@pytest.mark.parametrize("op", sorted(SAMPLERS))
+def test_a_row_without_a_distribution_is_a_row_of_nan(op):
+    # A NaN logit, every logit -inf, or a NaN beside a +inf: no distribution.
+    good = np.tile(np.array([0.5, -1.0, 2.0], np.float32), (6, 1))
+    bad = good.copy()
+    bad[0, 1] = np.nan
+    bad[2] = -np.inf
+    bad[4] = [np.inf, np.nan, 0.0]
+    sample = SAMPLERS[op]
+    seed = seed_of(4, 2)
+    y = numpy(sample(tensor(bad), 1.5, seed))
+    assert np.isnan(y[[0, 2, 4]]).all()
+    # The other rows are untouched: those of the same draw on good logits.
+    np.testing.assert_array_equal(y[[1, 3, 5]], numpy(sample(tensor(good), 1.5, seed))[[1, 3, 5]])
+    if op not in ("gumbel_max", "one_hot_argmax"):
+        _, (grad,) = value_and_grad(lambda x: keras.ops.sum(sample(x, 1.5, seed)[1::2]), tensor(bad))
+        assert np.isfinite(grad[1::2]).all()
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_relaxed_bernoulli_nan_log_odds_give_nan(hard):
+    x = tensor([[np.nan, 0.5, -np.inf, np.inf]])
+    y = numpy(G.relaxed_bernoulli(x, 0.5, hard=hard, seed=1))
+    assert np.isnan(y[0, 0]) and np.isfinite(y[0, 1:]).all()
+    np.testing.assert_array_equal(y[0, 2:], [0.0, 1.0])
+
+
+def test_layer_inference_modes_follow_the_nan_rule():
+    from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
+
+    x = tensor([[np.nan, 0.0, 1.0], [-np.inf, -np.inf, -np.inf], [0.0, 2.0, 1.0]])
+    for inference in ("argmax", "softmax", "sample"):
+        y = numpy(GumbelSoftmax(inference=inference, seed=1)(x))
+        assert np.isnan(y[:2]).all() and np.isfinite(y[2]).all(), inference
+    y = numpy(RelaxedBernoulli()(x))
+    assert np.isnan(y[0, 0]) and np.isfinite(y[0, 1:]).all()
+
+
+# One category: the sample is exactly 1 --------------------------------------------
+
+
+@pytest.mark.parametrize("estimator", G.ESTIMATORS)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+def test_one_category_gives_exactly_one(estimator, dtype):
+    x = keras.ops.cast(normal((500, 1), 3) * 30, dtype)
+    for temperature in (0.05, 1.0, 7.0):
+        if estimator == "reinmax" and temperature < 1:
+            continue
+        y = G.gumbel_softmax(x, temperature, estimator=estimator, hard=estimator != "relaxed", seed=5)
+        assert dtype_of(y) == dtype
+        np.testing.assert_array_equal(numpy(keras.ops.cast(y, "float32")), 1.0)
+    _, (grad,) = value_and_grad(
+        lambda x: keras.ops.sum(G.gumbel_softmax(x, 1.5, estimator=estimator, hard=estimator != "relaxed", seed=5)),
+        normal((50, 1), 3),
+    )
+    np.testing.assert_array_equal(grad, 0.0)
+    ends = numpy(G.gumbel_softmax(tensor([[np.inf], [-np.inf], [np.nan]]), 1.5, estimator=estimator,
+                                  hard=estimator != "relaxed", seed=1))
+    assert ends[0, 0] == 1.0 and np.isnan(ends[1:]).all()
+
+
+def test_one_category_layer_outputs_are_exactly_one():
+    from keras_gumbel import GumbelSoftmax
+
+    x = normal((200, 3, 1), 1) * 30
+    for inference in ("argmax", "softmax", "sample"):
+        np.testing.assert_array_equal(numpy(GumbelSoftmax(temperature=0.3, inference=inference, seed=2)(x)), 1.0)
+
+
+@pytest.mark.tensorflow_only
+def test_one_category_is_exactly_one_in_compiled_functions():
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(0).normal(size=(300, 1)).astype("float32") * 30)
+    for jit_compile in (False, True):
+        fn = tf.function(lambda x, s: G.gumbel_softmax(x, 0.3, seed=s), jit_compile=jit_compile)
+        np.testing.assert_array_equal(fn(x, tf.constant([1, 2])).numpy(), 1.0)
+
+
+# The temperature: a floor, and one number -------------------------------------------
+
+
+def test_the_smallest_temperature_gives_the_gumbel_max_one_hot():
+    x, seed = normal((2000, 6), 2) * 3, seed_of(7, 1)
+    assert G.MIN_TEMPERATURE == 1e-30
+    y = numpy(G.gumbel_softmax(x, G.MIN_TEMPERATURE, seed=seed))
+    np.testing.assert_array_equal(y, numpy(G.gumbel_max(x, seed=seed)))
+    bits = numpy(G.relaxed_bernoulli(x, G.MIN_TEMPERATURE, seed=seed))
+    np.testing.assert_array_equal(bits, numpy(G.relaxed_bernoulli(x, 1.0, hard=True, seed=seed)))
+
+
+@pytest.mark.parametrize("temperature", [9.9e-31, 1e-38, 1e-45, 1e-46])
+def test_temperatures_below_the_floor_are_refused(temperature):
+    from keras_gumbel import GumbelSoftmax, RelaxedBernoulli
+
+    match = rf"temperature must be a finite number >= 1e-30 \(.*\), received temperature={temperature!r}"
+    x = tile(LOGITS, 2)
+    with pytest.raises(ValueError, match=match):
+        G.gumbel_softmax(x, temperature)
+    with pytest.raises(ValueError, match=match):
+        G.relaxed_bernoulli(x, temperature)
+    with pytest.raises(ValueError, match=match):
+        GumbelSoftmax(temperature=temperature)
+    with pytest.raises(ValueError, match="min_temperature must be a finite number >= 1e-30"):
+        RelaxedBernoulli(min_temperature=temperature, trainable_temperature=True)
+    variable = keras.Variable(1.0)
+    variable.assign(temperature)  # float32: 1e-46 is 0 there
+    with pytest.raises(ValueError, match="temperature must be a finite number"):
+        G.gumbel_softmax(x, variable)
+
+
+@pytest.mark.tensorflow_only
+def test_a_traced_temperature_below_the_floor_fails_at_run_time():
+    import tensorflow as tf
+
+    traced = tf.function(lambda t: G.gumbel_softmax(tile(LOGITS, 2), t, seed=tf.constant([1, 2])))
+    assert np.isfinite(traced(tf.constant(1e-30)).numpy()).all()
+    with pytest.raises(tf.errors.InvalidArgumentError, match=">= 1e-30"):
+        traced(tf.constant(1e-45))
+
+
+@pytest.mark.parametrize(
+    "temperature, shape",
+    [([0.5, 1.0, 2.0], r"\(3,\)"), (np.array([[0.5]]), r"\(1, 1\)"), ("tensor", r"\(4,\)"), ("variable", r"\(3,\)")],
+)
+def test_a_temperature_with_a_shape_is_refused_for_its_shape(temperature, shape):
+    from keras_gumbel import GumbelSoftmax
+
+    if temperature == "tensor":
+        temperature = tensor([0.5, 1.0, 2.0, 3.0])
+    elif temperature == "variable":
+        temperature = keras.Variable([0.5, 1.0, 2.0])
+    match = rf"temperature must be a scalar \(one number, or a tensor or variable of shape \(\)\), received temperature of shape {shape}"
+    x = tile(LOGITS, 2)
+    for op in (lambda: G.gumbel_softmax(x, temperature), lambda: G.relaxed_bernoulli(x, temperature)):
+        with pytest.raises(ValueError, match=match):
+            op()
+    if not keras.ops.is_tensor(temperature) and not isinstance(temperature, keras.Variable):
+        with pytest.raises(ValueError, match=match):
+            GumbelSoftmax(temperature=temperature)
+
+
+@pytest.mark.tensorflow_only
+def test_a_traced_temperature_with_a_shape_is_refused_when_traced():
+    import tensorflow as tf
+
+    traced = tf.function(lambda t: G.gumbel_softmax(tile(LOGITS, 2), t, seed=1))
+    with pytest.raises(ValueError, match=r"must be a scalar .*received temperature of shape \(3,\)"):
+        traced(tf.constant([0.5, 1.0, 2.0]))
