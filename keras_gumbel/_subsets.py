@@ -106,15 +106,13 @@ def gumbel_top_k(logits, k, axis=-1, seed=None):
             the same seed draws the same noise).
 
     Returns:
-        A pair `(k_hot, indices)`:
-
-        - `k_hot`: the shape and dtype of `logits`, exactly `k` ones along
-          `axis` (at the drawn categories), zeros elsewhere.
-        - `indices`: int32, the shape of `logits` with `axis` of size `k`
-          (`[..., k]` for `axis=-1`; for `logits` of shape `[n, B]` and
-          `axis=0`, `[k, B]`): `indices` taken along `axis` are the drawn
-          categories in order of decreasing perturbed logit, a draw of the
-          first `k` places of a Plackett-Luce permutation.
+        A pair `(k_hot, indices)`. `k_hot` has the shape and dtype of
+        `logits`, exactly `k` ones along `axis` (at the drawn categories),
+        zeros elsewhere. `indices` is int32, the shape of `logits` with
+        `axis` of size `k` (`[..., k]` for `axis=-1`; for `logits` of shape
+        `[n, B]` and `axis=0`, `[k, B]`): taken along `axis`, the drawn
+        categories in order of decreasing perturbed logit, a draw of the
+        first `k` places of a Plackett-Luce permutation.
     """
     logits, k, axis = _check(logits, k, axis)
     dtype = keras.backend.standardize_dtype(logits.dtype)

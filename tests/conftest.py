@@ -28,6 +28,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # package's import): they run on every backend.
 CORE_TESTS = (
     "test_callbacks.py",
+    "test_docs.py",  # the docs pages; each names its backends on its first line
     "test_densities.py",
     "test_estimators.py",
     "test_layer_harness.py",
