@@ -18,9 +18,10 @@ from keras_gumbel import GumbelSoftmax, RelaxedBernoulli, TemperatureScheduler, 
 from keras_gumbel.schedules import LinearDecay  # noqa: E402
 
 assert keras.backend.backend() == os.environ["KERAS_BACKEND"], keras.backend.backend()
-# The installed package, not the repository's source next to this script.
-repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-assert not os.path.abspath(keras_gumbel.__file__).startswith(repository), keras_gumbel.__file__
+# The installed package, not the repository's source next to this script
+# (the environment may itself lie inside the repository).
+source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_gumbel")
+assert os.path.dirname(os.path.abspath(keras_gumbel.__file__)) != source, keras_gumbel.__file__
 rng = np.random.default_rng(0)
 x = rng.normal(size=(256, 4)).astype("float32")
 y = np.eye(3, dtype="float32")[np.argmax(x[:, :3], axis=1)]

@@ -1,6 +1,7 @@
 """Keras callbacks of the core: temperature annealing.
 
-(The demos' callbacks live in `keras_gumbel.recipes.callbacks`.)"""
+(The applications' callbacks live in `keras_gumbel/apps/`: `common/callbacks.py`,
+`gan/callbacks.py`, `vae/callbacks.py`.)"""
 
 import keras
 

@@ -12,7 +12,7 @@ from keras_gumbel.apps.common.files import atomic_path
 
 def save_figure(figure, path, dpi=100):
     """Writes `figure` as a PNG to `path` atomically (see
-    `keras_gumbel.files.atomic_path`), creating the folder if needed.
+    `keras_gumbel.apps.common.files.atomic_path`), creating the folder if needed.
     Returns `path`."""
     FigureCanvasAgg(figure)
     with atomic_path(path) as tmp:

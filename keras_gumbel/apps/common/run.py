@@ -135,7 +135,7 @@ class RunResult:
 
 def run_seed(config, purpose):
     """The integer seed of `purpose`'s stream in the run of `config` (whose
-    `seed` is set): `keras_gumbel.models._seeds.derive_seed(config.seed,
+    `seed` is set): `keras_gumbel.apps.common.seeds.derive_seed(config.seed,
     purpose)`."""
     return derive_seed(config.seed, purpose)
 
@@ -228,7 +228,7 @@ def start_outputs(config, resume):
 
 def read_epoch_log(path, epochs):
     """The logs of epochs `1 .. epochs` in the epoch log at `path` (see
-    `keras_gumbel.recipes.callbacks.EpochLog`), as lists by key; `None`
+    `keras_gumbel.apps.common.callbacks.EpochLog`), as lists by key; `None`
     unless it holds each of them."""
     try:
         with open(path, encoding="utf-8") as f:

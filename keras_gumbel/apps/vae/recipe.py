@@ -295,7 +295,7 @@ def train_vae(config):
     then on both sets (negative ELBO with relaxed and with hard samples),
     prints the losses (unless `verbose=0`). With `config.output_dir` it also
     resumes an interrupted run of the same configuration from its
-    `BackupAndRestore` backup (`_run.check_backup`; another configuration's
+    `BackupAndRestore` backup (`keras_gumbel.apps.common.run.check_backup`; another configuration's
     backup is refused unless `config.restart`), logs to TensorBoard, draws
     the reconstruction picture after a handful of epochs
     (`ReconstructionPlotter`), and writes the samples grid, the
@@ -303,7 +303,7 @@ def train_vae(config):
     (`vae.keras`), each atomically.
 
     Before any work it checks the data (`source`) and the model's arguments
-    (by building it) and raises `_run.RunRefused` (a `ValueError`) for a bad
+    (by building it) and raises `keras_gumbel.apps.common.run.RunRefused` (a `ValueError`) for a bad
     one, as for another run's backup.
 
     Args:
