@@ -80,4 +80,7 @@ _compat.register_on_first_use({
     "GumbelGAN": "keras_gumbel.apps.gan.model",
     "TotalVariationDistance": "keras_gumbel.apps.gan.model",
     "DiscreteVAE": "keras_gumbel.apps.vae.model",
+    "FixedSelect": "keras_gumbel.apps.feature_selection.model",
+    "IndirectConcreteSelect": "keras_gumbel.apps.feature_selection.model",
+    "SubsetMask": "keras_gumbel.apps.feature_selection.model",
 })

@@ -607,7 +607,10 @@ class ConcreteSelect(_RelaxedSampler):
         return self._select(inputs, self._noise_free_matrix())
 
     def _select(self, inputs, matrix):
-        return ops.einsum("...n,kn->...k", inputs, ops.cast(matrix, inputs.dtype))
+        # `x @ S^T` as a matmul: Keras' TensorFlow einsum with an ellipsis
+        # took 80 ms per gradient step here for [234, 784] x [50, 784]
+        # (the matmul: 4 ms).
+        return ops.matmul(inputs, ops.transpose(ops.cast(matrix, inputs.dtype)))
 
     def _sampled_matrix(self):
         if self.method == "independent":

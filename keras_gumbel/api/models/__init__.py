@@ -1,7 +1,9 @@
 """The applications' models (re-exported from `keras_gumbel/apps/`)."""
 
+from keras_gumbel.apps.feature_selection.model import FixedSelect, IndirectConcreteSelect, SubsetMask
 from keras_gumbel.apps.gan.model import CategoricalGenerator, GumbelGAN, TotalVariationDistance
 from keras_gumbel.apps.vae.model import DiscreteVAE, mlp_decoder, mlp_encoder
 
-__all__ = ["CategoricalGenerator", "DiscreteVAE", "GumbelGAN", "TotalVariationDistance",
+__all__ = ["CategoricalGenerator", "DiscreteVAE", "FixedSelect", "GumbelGAN",
+           "IndirectConcreteSelect", "SubsetMask", "TotalVariationDistance",
            "mlp_decoder", "mlp_encoder"]

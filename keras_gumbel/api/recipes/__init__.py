@@ -4,4 +4,6 @@
 - `keras_gumbel.recipes.gan`: `GANConfig`, `build_gan`, `train_gan`.
 - `keras_gumbel.recipes.vae`: `VAEConfig` and its `PRESETS`, `build_vae`,
   `train_vae`.
+- `keras_gumbel.recipes.feature_selection`: `SelectionConfig`, its
+  `METHODS`, `select_features`.
 """

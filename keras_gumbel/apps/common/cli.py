@@ -110,9 +110,9 @@ def add_jit_flag(parser, default=True):
                              "which is no XLA on CPU-only machines)")
 
 
-def add_run_flags(parser, defaults, strategies):
+def add_run_flags(parser, defaults, strategies, export=True):
     """The flags every training command shares: seed, output, devices,
-    precision, export, overwrite."""
+    precision, export (unless `export=False`), overwrite."""
     parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
                         help="seed of the run (default: a random one, printed)")
     parser.add_argument("--steps-per-execution", type=int, default=defaults.steps_per_execution,
@@ -126,12 +126,13 @@ def add_run_flags(parser, defaults, strategies):
     parser.add_argument("--mixed-precision", action="store_true",
                         help="mixed_float16 on GPU (with loss scaling), "
                              "mixed_bfloat16 on CPU")
-    parser.add_argument("--export", dest="export_dir", default=None, metavar="DIR",
-                        help="also export a SavedModel into DIR (servable with plain "
-                             "TensorFlow)")
+    if export:
+        parser.add_argument("--export", dest="export_dir", default=None, metavar="DIR",
+                            help="also export a SavedModel into DIR (servable with plain "
+                                 "TensorFlow)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the outputs of a finished run in --output-dir "
-                             "(removed first) and an existing --export folder")
+                             "(removed first)" + (" and an existing --export folder" if export else ""))
 
 
 def train_main(parser, train, argv, make_config):
