@@ -582,12 +582,16 @@ class ConcreteSelect(_RelaxedSampler):
         self.method = _checks.check_choice(method, "method", SELECTION_METHODS)
         self.logits_initializer = keras.initializers.get(logits_initializer)
 
-    def build(self, input_shape):
+    def _check_features(self, input_shape):
+        """Checks `k` against the input's last axis and sets `features`."""
         input_shape = tuple(input_shape)
         if len(input_shape) < 1:
             _checks.fail("inputs", "a tensor of rank >= 1 (features on the last axis)", input_shape)
         _subsets.check_k(self.k, input_shape, len(input_shape) - 1, "inputs", "features")
         self.features = int(input_shape[-1])
+
+    def build(self, input_shape):
+        self._check_features(input_shape)
         shape = (self.features,) if self.method == "subset" else (self.k, self.features)
         self.logits = self.add_weight(
             name="selection_logits", shape=shape, initializer=self.logits_initializer, trainable=True

@@ -62,11 +62,7 @@ class IndirectConcreteSelect(ConcreteSelect):
         self.dim = None if dim is None else _checks.check_int(dim, "dim")
 
     def build(self, input_shape):
-        input_shape = tuple(input_shape)
-        if len(input_shape) < 1:
-            _checks.fail("inputs", "a tensor of rank >= 1 (features on the last axis)", input_shape)
-        _subsets.check_k(self.k, input_shape, len(input_shape) - 1, "inputs", "features")
-        self.features = int(input_shape[-1])
+        self._check_features(input_shape)
         rows = 1 if self.method == "subset" else self.k
         dim = self.features if self.dim is None else self.dim
         bound = 1.0 / float(np.sqrt(dim))  # torch.nn.Linear's initialiser
