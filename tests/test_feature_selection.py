@@ -117,7 +117,7 @@ def test_indirect_select_learns_logits_through_its_vectors(method, tmp_path):
     (dict(method="lasso"), "method"),
     (dict(dropout=1.0), "dropout"),
     (dict(epochs=0), "epochs"),
-    (dict(ip_dim=4), "ip_dim is for method='ip-cae'"),
+    (dict(method="cae", ip_dim=4), "ip_dim is for method='ip-cae'"),
 ])
 def test_bad_configs_are_refused_naming_the_argument(change, needle):
     with pytest.raises(ValueError) as error:

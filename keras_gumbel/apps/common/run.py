@@ -25,6 +25,7 @@ from typing import ClassVar
 
 import keras
 
+from keras_gumbel import schedules
 from keras_gumbel._checks import check_bool, check_choice, check_seed
 from keras_gumbel.apps.common import distribute
 from keras_gumbel.apps.common.compat import backup_epochs
@@ -50,6 +51,9 @@ HISTORY_CSV = "history.csv"
 BACKUP_DIR = "backup"
 BACKUP_CONFIG = "config.json"
 EPOCH_LOG = "epochs.json"
+
+# The temperature schedules of the applications' `--schedule` flags.
+TEMPERATURE_SCHEDULES = ("constant", "exponential", "linear", "cosine")
 
 
 class RunRefused(ValueError):
@@ -131,6 +135,22 @@ class RunResult:
     history: dict
     seconds: float
     files: dict = dataclasses.field(default_factory=dict)
+
+
+def annealing(schedule, initial, final, steps):
+    """The `keras_gumbel.schedules` schedule named `schedule` (one of
+    `TEMPERATURE_SCHEDULES`) from `initial` to `final` over `steps` global
+    steps, or `None` for `"constant"`. The exponential one decays by
+    `exp(-rate * step)` with `rate = log(initial / final) / steps` and stays
+    at `final` after (and at `initial` when `final > initial`)."""
+    if schedule == "constant":
+        return None
+    if schedule == "exponential":
+        rate = max(0.0, math.log(initial / final)) / steps
+        return schedules.ExponentialDecay(initial, rate=rate, minimum=min(initial, final))
+    if schedule == "linear":
+        return schedules.LinearDecay(initial, final, steps)
+    return schedules.CosineDecay(initial, final, steps)
 
 
 def run_seed(config, purpose):

@@ -2,7 +2,7 @@
 `keras-gumbel-select-features` (scripts/select_features.py).
 
 >>> from keras_gumbel.recipes.feature_selection import SelectionConfig, select_features
->>> result = select_features(SelectionConfig(method="subset", seed=0, output_dir="runs/fs-0"))
+>>> result = select_features(SelectionConfig(method="ip-cae", seed=0, output_dir="runs/fs-0"))
 >>> result.results["test_accuracy"], result.results["unique_features"]
 
 The task is the Concrete Autoencoder's (Abid, Balin, Zou, ICML 2019,
@@ -26,8 +26,10 @@ training images (as the CAE and LassoNet papers evaluate).
   over the run. (Its restart with twice the epochs when the mean of the
   selectors' largest probabilities ends below 0.99 is not done: each run
   reports `mean_max_probability`.)
-- `"ip-cae"`: the same selectors with the indirect parameterisation of
-  IP-CAE (`IndirectConcreteSelect`).
+- `"ip-cae"` (the default, the best measured): the same selectors with the
+  indirect parameterisation of IP-CAE (`IndirectConcreteSelect`; Nilsson
+  et al., ICML 2024), the decoder 784-320-320-784 (LeakyReLU 0.2, dropout
+  0.1), batches of 256, 100 epochs, the same temperature schedule.
 - `"subset"`: one relaxed top-k as a mask over all pixels (`SubsetMask`,
   Xie & Ermon 2019): `k` distinct pixels by construction.
 - `"variance"`, `"random"`: fixed pixels (the `k` of highest variance over
@@ -41,7 +43,6 @@ overrides it.
 from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
 
 import dataclasses
-import math
 import os
 import time
 
@@ -49,7 +50,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gumbel import schedules
 from keras_gumbel._checks import check_bool, check_choice, check_int, check_positive
 from keras_gumbel.apps.common.callbacks import EpochLog
 from keras_gumbel.apps.common.distribute import BackupAndRestore, is_chief
@@ -57,6 +57,8 @@ from keras_gumbel.apps.common.files import write_json
 from keras_gumbel.apps.common.mnist import images_dataset, mnist_arrays, resolve_mnist_source
 from keras_gumbel.apps.common.plots import plot_loss_curves, plot_reconstructions
 from keras_gumbel.apps.common.run import (
+    TEMPERATURE_SCHEDULES,
+    annealing,
     BACKUP_DIR,
     EPOCH_LOG,
     HISTORY_CSV,
@@ -92,7 +94,6 @@ __all__ = ["METHODS", "METHOD_DEFAULTS", "SelectionConfig", "SelectionResult",
 
 METHODS = ("cae", "ip-cae", "subset", "variance", "random")
 LEARNED = ("cae", "ip-cae", "subset")
-TEMPERATURE_SCHEDULES = ("exponential", "linear", "cosine", "constant")
 
 # Each method's recipe; `None` fields of a `SelectionConfig` take these.
 # `decoder_units=None` means the paper's one hidden layer of 3k/2 units;
@@ -102,7 +103,9 @@ _PAPER = dict(epochs=300, batch_size=None, learning_rate=1e-3, temperature=10.0,
               dropout=0.1)
 METHOD_DEFAULTS = {
     "cae": dict(_PAPER),
-    "ip-cae": dict(_PAPER),
+    # Ours: IP-CAE's selectors with the larger decoder, a third of the
+    # epochs and larger batches (within 10 minutes on 2 CPU cores).
+    "ip-cae": dict(_PAPER, epochs=100, batch_size=256, decoder_units=(320, 320)),
     "subset": dict(_PAPER, epochs=40, batch_size=256, decoder_units=(320, 320)),
     "variance": dict(_PAPER, epochs=40, batch_size=256, decoder_units=(320, 320)),
     "random": dict(_PAPER, epochs=40, batch_size=256, decoder_units=(320, 320)),
@@ -153,7 +156,7 @@ class SelectionConfig(RunOptions):
 
     OUTPUT_FIELDS = RunOptions.OUTPUT_FIELDS + ("restart",)
 
-    method: str = "subset"
+    method: str = "ip-cae"
     k: int = 50
     source: str = "bundled"
     train_images: int | None = None
@@ -227,16 +230,9 @@ class SelectionResult(RunResult):
 
 
 def temperature_schedule(config, steps):
-    """The schedule of the selector's temperature over `steps` steps."""
-    initial, final = config.temperature, config.final_temperature
-    if config.schedule == "constant":
-        return None
-    if config.schedule == "exponential":
-        rate = max(0.0, math.log(initial / final)) / steps
-        return schedules.ExponentialDecay(initial, rate=rate, minimum=min(initial, final))
-    if config.schedule == "linear":
-        return schedules.LinearDecay(initial, final, steps)
-    return schedules.CosineDecay(initial, final, steps)
+    """The schedule of the selector's temperature over `steps` steps
+    (`annealing`)."""
+    return annealing(config.schedule, config.temperature, config.final_temperature, steps)
 
 
 def build_selector(config, train_images):

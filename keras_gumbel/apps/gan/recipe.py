@@ -15,15 +15,15 @@ builds it from the config and `train_gan` anneals the generator with a
 from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
 
 import dataclasses
-import math
 import os
 
 import keras
 import numpy as np
 
-from keras_gumbel import schedules
 from keras_gumbel._checks import check_bool, check_choice, check_int, check_positive
 from keras_gumbel.apps.common.run import (
+    TEMPERATURE_SCHEDULES,
+    annealing,
     RunOptions,
     RunResult,
     HISTORY_CSV,
@@ -60,7 +60,6 @@ __all__ = [
     "train_gan",
 ]
 
-TEMPERATURE_SCHEDULES = ("constant", "exponential", "linear", "cosine")
 OPTIMIZERS = ("sgd", "adam")
 LEARNING_RATE_DECAYS = ("cosine", "constant")
 
@@ -187,16 +186,9 @@ def _optimizer(config, rate, updates):
 def temperature_schedule(config):
     """The `keras_gumbel.schedules` schedule of `config`, or `None` if the
     temperature is constant. Annealed schedules go from `temperature` to
-    `final_temperature` over the run's `total_steps`."""
-    initial, final, steps = config.temperature, config.final_temperature, config.total_steps
-    if config.schedule == "constant":
-        return None
-    if config.schedule == "exponential":
-        rate = max(0.0, math.log(initial / final)) / steps
-        return schedules.ExponentialDecay(initial, rate=rate, minimum=min(initial, final))
-    if config.schedule == "linear":
-        return schedules.LinearDecay(initial, final, steps)
-    return schedules.CosineDecay(initial, final, steps)
+    `final_temperature` over the run's `total_steps` (`annealing`)."""
+    return annealing(config.schedule, config.temperature, config.final_temperature,
+                     config.total_steps)
 
 
 def gan_dataset(config):
