@@ -98,6 +98,13 @@ def check_positive(value, name):
     return float(value)
 
 
+def check_finite(value, name):
+    """`value` as a float, if it is a finite real number (not a bool)."""
+    if not _is_real(value) or not math.isfinite(value):
+        fail(name, "a finite number", value)
+    return float(value)
+
+
 def check_nonnegative(value, name):
     """`value` as a `float`, if it is a finite real number >= 0."""
     if not _is_real(value) or not math.isfinite(value) or value < 0:

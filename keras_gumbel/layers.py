@@ -148,7 +148,8 @@ class GumbelSoftmax(_RelaxedSampler):
     one-hot `D = one_hot(argmax(y))` and back-propagates through `y`
     (straight-through: `D + y - stop_gradient(y)`). The other gradient
     estimators (Gumbel-Rao, ReinMax, gapped straight-through) also output the
-    exact one-hot D; their formulas and papers are in
+    exact one-hot D (as do ReinMax-Rao, ReinMax-CV and the decoupled
+    straight-through estimator); their formulas and papers are in
     `keras_gumbel.ops.gumbel_softmax`.
 
     The temperature is a scalar weight named `temperature`: a
@@ -168,15 +169,23 @@ class GumbelSoftmax(_RelaxedSampler):
             deterministic `softmax(logits / temperature)`; `"sample"`, a
             stochastic sample as in training.
         trainable_temperature: learn the temperature by gradient descent
-            (kept >= `min_temperature`). Not with `"reinmax"`, whose gradient
-            does not reach the temperature.
+            (kept >= `min_temperature`). Not with `"reinmax"`,
+            `"reinmax_rao"`, `"reinmax_cv"` or `"decoupled_straight_through"`,
+            whose gradients do not reach the temperature.
         min_temperature: lower bound of a trainable temperature.
         estimator: the gradient estimator (see `keras_gumbel.ops.ESTIMATORS`):
-            `"relaxed"`, `"straight_through"`, `"gumbel_rao"`, `"reinmax"` or
-            `"gapped_straight_through"`; `None` means `"straight_through"` if
-            `hard` else `"relaxed"`.
-        samples: the number of Gumbel draws `"gumbel_rao"` averages in its
-            gradient (1 for the other estimators).
+            `"relaxed"`, `"straight_through"`, `"gumbel_rao"`, `"reinmax"`,
+            `"gapped_straight_through"`, `"reinmax_rao"`, `"reinmax_cv"` or
+            `"decoupled_straight_through"`; `None` means `"straight_through"`
+            if `hard` else `"relaxed"`.
+        samples: the number of conditional Gumbel draws `"gumbel_rao"`,
+            `"reinmax_rao"` and `"reinmax_cv"` average in their gradient (1
+            for the other estimators).
+        eta: the control-variate weight of `"reinmax_cv"` (`None`: 0.7,
+            the reference implementation's default).
+        backward_temperature: the backward temperature of
+            `"decoupled_straight_through"` (`None`: the temperature); the
+            layer's temperature is its forward temperature.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -205,6 +214,8 @@ class GumbelSoftmax(_RelaxedSampler):
         min_temperature=1e-2,
         estimator=None,
         samples=1,
+        eta=None,
+        backward_temperature=None,
         **kwargs,
     ):
         super().__init__(
@@ -218,13 +229,14 @@ class GumbelSoftmax(_RelaxedSampler):
         )
         self.estimator = gumbel_ops.resolve_estimator(estimator, hard)
         self.samples = gumbel_ops.validate_samples(samples, self.estimator)
+        self.options = gumbel_ops.resolve_options(self.estimator, eta, backward_temperature)
         if self.estimator == "reinmax":
             gumbel_ops.check_reinmax_temperature(self.initial_temperature)
-            if trainable_temperature:
-                raise ValueError(
-                    "estimator='reinmax' sends no gradient to the temperature, "
-                    "so it cannot be learned; received trainable_temperature=True"
-                )
+        if self.estimator in gumbel_ops.NO_TEMPERATURE_GRADIENT and trainable_temperature:
+            raise ValueError(
+                f"estimator={self.estimator!r} sends no gradient to the temperature, "
+                "so it cannot be learned; received trainable_temperature=True"
+            )
         self.axis = _checks.check_int(axis, "axis", minimum=None)
 
     def build(self, input_shape):
@@ -276,6 +288,7 @@ class GumbelSoftmax(_RelaxedSampler):
             self.seed_generator,
             self.estimator,
             self.samples,
+            self.options,
         )
 
     def _argmax(self, inputs):
@@ -297,6 +310,9 @@ class GumbelSoftmax(_RelaxedSampler):
         config.update(
             {"axis": self.axis, "estimator": self.estimator, "samples": self.samples}
         )
+        # Only the estimators that take them store their options, so older
+        # configs (and other estimators') are unchanged.
+        config.update(self.options)
         return config
 
 

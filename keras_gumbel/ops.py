@@ -45,6 +45,13 @@ References:
   - T.-H. Fan, T.-C. Chi, A. I. Rudnicky, P. J. Ramadge. Training Discrete
     Deep Generative Models via Gapped Straight-Through Estimator. ICML 2022.
     https://arxiv.org/abs/2206.07235
+  - D. Wang, T. D. Bui. Beyond ReinMax: Low-Variance Gradient Estimators
+    for Discrete Latent Variables. 2026. https://arxiv.org/abs/2603.08257
+    (reference code: github.com/danielwang0452/ReinMax_ASC and
+    github.com/danielwang0452/DiscreteNumericalMethodsASC)
+  - R. Shah, M. Yan, M. C. Mozer, D. Liu. Improving Discrete Optimisation
+    Via Decoupled Straight-Through Gumbel-Softmax. 2024.
+    https://arxiv.org/abs/2410.13331
 """
 
 import keras
@@ -71,6 +78,7 @@ __all__ = [
     "relaxed_top_k",
     "relaxed_top_k_steps",
     "resolve_estimator",
+    "resolve_options",
     "sample_gumbel",
 ]
 
@@ -81,7 +89,22 @@ ESTIMATORS = (
     "gumbel_rao",
     "reinmax",
     "gapped_straight_through",
+    "reinmax_rao",
+    "reinmax_cv",
+    "decoupled_straight_through",
 )
+
+# The estimators that average `samples` conditional Gumbel draws.
+MULTI_SAMPLE = ("gumbel_rao", "reinmax_rao", "reinmax_cv")
+
+# The estimators whose gradient does not reach the temperature (their
+# surrogates hold it constant, or, for the decoupled estimator, the forward
+# temperature does not enter the gradient at all).
+NO_TEMPERATURE_GRADIENT = ("reinmax", "reinmax_rao", "reinmax_cv", "decoupled_straight_through")
+
+# The control-variate weight η of ReinMax-CV when none is given: the default
+# of the reference implementation (Wang & Bui 2026, `reinmax_jacobians.py`).
+REINMAX_CV_ETA = 0.7
 
 # The gap kappa of the gapped straight-through estimator (Fan et al. 2022's
 # GST-1.0).
@@ -235,6 +258,8 @@ def gumbel_softmax(
     seed=None,
     estimator=None,
     samples=1,
+    eta=None,
+    backward_temperature=None,
 ):
     """A Gumbel-softmax (Concrete) sample of `logits`.
 
@@ -275,6 +300,32 @@ def gumbel_softmax(
       `θ'_i = max θ` for the chosen class and `θ'_j = min(θ_j, max θ - κ)`
       for the others (the shift held constant), and the output
       `D + softmax(θ'/τ) - sg(softmax(θ'/τ))`: no noise in the gradient.
+    - `"reinmax_rao"` (Wang & Bui 2026, ReinMax-Rao): ReinMax with its
+      second-order term Rao-Blackwellised over conditional Gumbel noise:
+      `2 J̄ᵀ∇ - ½ J(π0)ᵀ∇`, `J̄ = (1/K) Σ_k J(softmax((θ' + G_k)/τ)) / τ`,
+      `θ' = log((π0 + D)/2)`, the `G_k` (`K = samples`) drawn given
+      `argmax(θ' + G_k) = D` as for `"gumbel_rao"` (all K fresh draws: the
+      forward pass's noise is not such a draw for θ'). The reference code
+      averages K = 100. Any temperature; no gradient reaches it.
+    - `"reinmax_cv"` (Wang & Bui 2026, ReinMax-CV): ReinMax at τ = 1 with
+      the control variate `η (J(s_0) - J̄)ᵀ∇` subtracted,
+      `s_0 = softmax((θ' + g)/τ)` at the forward pass's own Gumbel noise g
+      and `J̄` as in `"reinmax_rao"`: `2 J(π1)ᵀ∇ - ½ J(π0)ᵀ∇
+      - η (J(s_0)/τ - J̄)ᵀ∇` with `π1 = (D + softmax(θ))/2`. As in the
+      reference, the ReinMax term is taken at temperature 1 and the
+      temperature τ is the control variate's (the reference's `tau2`).
+      `eta` (default 0.7, the reference's) weighs the control variate
+      (`eta=0` is ReinMax at τ = 1). No gradient reaches the temperature.
+    - `"decoupled_straight_through"` (Shah et al. 2024, Decoupled ST-GS):
+      straight-through with separate forward and backward temperatures,
+      `D + y_b - sg(y_b)`, `y_b = softmax((θ + g)/τ_b)`,
+      `τ_b = backward_temperature` (default: the temperature). The forward
+      output is the exact one-hot `D = one_hot(argmax(softmax((θ + g)/τ_f)))`
+      with `τ_f = temperature`, and an argmax does not depend on a positive
+      scale: with a hard forward pass the forward temperature changes
+      nothing in the output or the gradient (it is the layer's temperature,
+      annealed and saved as for the other estimators). No gradient reaches
+      either temperature.
 
     `-inf` logits mark impossible categories: they are never sampled and their
     entries, outputs and gradients stay finite for the other categories.
@@ -304,8 +355,16 @@ def gumbel_softmax(
             stateless seed tensor of shape `[2]`.
         estimator: the gradient estimator: one of `ESTIMATORS`; `None` means
             `"straight_through"` if `hard` else `"relaxed"`.
-        samples: the number K of Gumbel vectors `"gumbel_rao"` averages, an
+        samples: the number K of conditional Gumbel vectors that
+            `"gumbel_rao"`, `"reinmax_rao"` and `"reinmax_cv"` average, an
             integer >= 1 (the other estimators take only 1).
+        eta: the control-variate weight of `"reinmax_cv"`, a finite number
+            (`None`: 0.7, the reference's default); only that estimator
+            takes it.
+        backward_temperature: the backward temperature τ_b of
+            `"decoupled_straight_through"`, a finite number >=
+            `MIN_TEMPERATURE` (`None`: the temperature); only that estimator
+            takes it.
 
     Returns:
         A tensor of the shape and dtype of `logits`.
@@ -315,15 +374,49 @@ def gumbel_softmax(
     axis = _check_axis(logits, axis)
     estimator = resolve_estimator(estimator, hard)
     samples = validate_samples(samples, estimator)
-    return _gumbel_softmax(logits, temperature, axis, seed, estimator, samples)
+    options = resolve_options(estimator, eta, backward_temperature)
+    return _gumbel_softmax(logits, temperature, axis, seed, estimator, samples, options)
 
 
-def _gumbel_softmax(logits, temperature, axis, seed, estimator, samples):
+def resolve_options(estimator, eta=None, backward_temperature=None):
+    """The extra hyper-parameters of `estimator`, checked, as a dict:
+    `{"eta": η}` for `"reinmax_cv"`, `{"backward_temperature": τ_b}` for
+    `"decoupled_straight_through"`, `{}` for the others. An option given
+    to an estimator that does not take it is refused."""
+    options = {}
+    if eta is not None:
+        if estimator != "reinmax_cv":
+            raise ValueError(
+                "eta is the control-variate weight of ReinMax-CV, which only "
+                f"estimator='reinmax_cv' takes; received eta={eta!r}, "
+                f"estimator={estimator!r}"
+            )
+    if estimator == "reinmax_cv":
+        options["eta"] = REINMAX_CV_ETA if eta is None else _checks.check_finite(eta, "eta")
+    if backward_temperature is not None:
+        if estimator != "decoupled_straight_through":
+            raise ValueError(
+                "backward_temperature is the backward temperature of the "
+                "decoupled straight-through estimator, which only "
+                "estimator='decoupled_straight_through' takes; received "
+                f"backward_temperature={backward_temperature!r}, estimator={estimator!r}"
+            )
+        options["backward_temperature"] = _checks.check_temperature(
+            backward_temperature, "backward_temperature"
+        )
+    elif estimator == "decoupled_straight_through":
+        options["backward_temperature"] = None
+    return options
+
+
+def _gumbel_softmax(logits, temperature, axis, seed, estimator, samples, options=None):
     """`gumbel_softmax` on checked arguments: float `logits`, `axis` in
-    `[0, rank)`, a resolved `estimator` and `samples` valid for it. The
-    layers call it directly, having checked their arguments once. The
-    temperature is checked here, on every call (`check_temperature`): a
-    variable may have changed since the last one."""
+    `[0, rank)`, a resolved `estimator`, `samples` valid for it and its
+    `options` (`resolve_options`). The layers call it directly, having
+    checked their arguments once. The temperature is checked here, on
+    every call (`check_temperature`): a variable may have changed since the
+    last one."""
+    options = options or {}
     dtype = keras.backend.standardize_dtype(logits.dtype)
     compute = _compute_dtype(dtype)
     x = ops.cast(logits, compute)
@@ -333,21 +426,38 @@ def _gumbel_softmax(logits, temperature, axis, seed, estimator, samples):
     if x.shape[axis] == 1:
         y = _nan_where(_undefined_rows(x, axis), _one_category(x))
     else:
-        y = _sample(x, temperature, trainable, axis, seed, estimator, samples)
+        y = _sample(x, temperature, trainable, axis, seed, estimator, samples, options)
     return ops.cast(y, dtype)
 
 
-def _sample(x, temperature, trainable, axis, seed, estimator, samples):
+def _sample(x, temperature, trainable, axis, seed, estimator, samples, options=None):
     """A sample of every estimator from `x` (two categories or more), in
     its (compute) dtype, NaN in the rows that define no distribution."""
-    noisy = x + _gumbel(ops.shape(x), seed, x.dtype)
-    if estimator in ("reinmax", "gapped_straight_through"):
+    options = options or {}
+    gumbel = _gumbel(ops.shape(x), seed, x.dtype)
+    noisy = x + gumbel
+    if estimator in ("reinmax", "gapped_straight_through", "reinmax_rao", "reinmax_cv"):
         hard = _one_hot_argmax(ops.stop_gradient(noisy), axis)
         if estimator == "reinmax":
             surrogate = _reinmax_surrogate(x, hard, temperature, axis)
+        elif estimator == "reinmax_rao":
+            surrogate = _reinmax_rao_surrogate(x, hard, temperature, axis, seed, samples)
+        elif estimator == "reinmax_cv":
+            surrogate = _reinmax_cv_surrogate(
+                x, gumbel, hard, temperature, axis, seed, samples, options["eta"]
+            )
         else:
             surrogate = _gapped_surrogate(x, hard, temperature, trainable, axis)
         return _nan_where(_undefined_rows(x, axis), _straight_through(hard, surrogate))
+    if estimator == "decoupled_straight_through":
+        # The forward temperature cannot move an argmax: D is the Gumbel-max
+        # sample; the gradient is straight-through's at the backward one.
+        backward = options.get("backward_temperature")
+        tau_b = ops.stop_gradient(temperature) if backward is None else ops.cast(backward, x.dtype)
+        soft = ops.softmax(_over_temperature(noisy, tau_b, False), axis=axis)
+        undefined = ops.isnan(ops.sum(soft, axis=axis, keepdims=True))
+        hard = _one_hot_argmax(ops.stop_gradient(noisy), axis)
+        return _nan_where(undefined, _straight_through(hard, soft))
     soft = ops.softmax(_over_temperature(noisy, temperature, trainable), axis=axis)
     # The softmax of a row that defines no distribution holds a NaN on every
     # backend, though not everywhere (TensorFlow's keeps the finite entries
@@ -445,13 +555,14 @@ def gumbel_max(logits, axis=-1, seed=None):
 
 def validate_samples(samples, estimator):
     """Returns `samples` as an int, or raises: an integer >= 1, and > 1 only
-    for the `"gumbel_rao"` estimator, the one that averages several draws."""
+    for the estimators that average several conditional draws
+    (`MULTI_SAMPLE`: `"gumbel_rao"`, `"reinmax_rao"`, `"reinmax_cv"`)."""
     samples = _checks.check_int(samples, "samples")
-    if samples > 1 and estimator != "gumbel_rao":
+    if samples > 1 and estimator not in MULTI_SAMPLE:
         raise ValueError(
-            "samples > 1 is the number of Gumbel-Rao draws, which only "
-            f"estimator='gumbel_rao' takes; received samples={samples!r}, "
-            f"estimator={estimator!r}"
+            "samples > 1 is the number of conditional Gumbel draws, which only "
+            "estimator='gumbel_rao', 'reinmax_rao' or 'reinmax_cv' takes; "
+            f"received samples={samples!r}, estimator={estimator!r}"
         )
     return samples
 
@@ -581,6 +692,59 @@ def _reinmax_surrogate(x, hard, temperature, axis):
     return 2.0 * _softmax_jacobian_surrogate(x, pi1, axis) - 0.5 * (
         _softmax_jacobian_surrogate(x, pi0, axis)
     )
+
+
+def _shifted_logits(x, hard, axis):
+    """`θ' = log((π0 + D)/2)` up to a constant, `π0 = softmax(x)`, held
+    constant: the logits at which ReinMax-Rao and ReinMax-CV evaluate their
+    softmax Jacobians (Wang & Bui 2026). Written in log space
+    (`log1p(π_i)` for the sampled class, `log π_j` for the others; the
+    common `-log 2` does not change a softmax or a conditional Gumbel draw),
+    so `-inf` logits stay `-inf` and huge logits stay finite."""
+    log_pi = ops.log_softmax(ops.stop_gradient(x), axis=axis)
+    return ops.where(hard > 0, ops.log1p(ops.exp(log_pi)), log_pi)
+
+
+def _jacobian_average_surrogate(x, shifted, hard, temperature, axis, seed, samples):
+    """A tensor whose gradient with respect to `x` is `J̄ᵀ∇`,
+    `J̄ = (1/K) Σ_k J(softmax((θ' + G_k)/τ)) / τ` with `θ' = shifted` and
+    the `G_k` (`K = samples`) drawn given `argmax(θ' + G_k) = D`."""
+    noise = _conditional_gumbel(shifted, hard, axis, split(seed), samples)
+    probs = ops.softmax((ops.expand_dims(shifted, 0) + noise) / temperature, axis=axis + 1)
+    surrogates = _softmax_jacobian_surrogate(ops.expand_dims(x, 0), probs, axis + 1)
+    return ops.mean(surrogates, axis=0) / temperature
+
+
+def _reinmax_rao_surrogate(x, hard, temperature, axis, seed, samples):
+    x = _without_certain(x, axis)
+    temperature = ops.stop_gradient(temperature)
+    pi0 = ops.softmax(x, axis=axis)
+    shifted = _shifted_logits(x, hard, axis)
+    # -inf logits have zero probabilities everywhere: zeroing them changes
+    # no gradient and keeps the surrogates finite.
+    x = ops.where(ops.isneginf(x), 0.0, x)
+    second = _jacobian_average_surrogate(x, shifted, hard, temperature, axis, seed, samples)
+    return 2.0 * second - 0.5 * _softmax_jacobian_surrogate(x, pi0, axis)
+
+
+def _reinmax_cv_surrogate(x, gumbel, hard, temperature, axis, seed, samples, eta):
+    x = _without_certain(x, axis)
+    temperature = ops.stop_gradient(temperature)
+    pi0 = ops.softmax(x, axis=axis)
+    # ReinMax at temperature 1, as the reference's ReinMax-CV.
+    pi1 = (hard + pi0) / 2
+    shifted = _shifted_logits(x, hard, axis)
+    # The Gumbel-softmax Jacobian at θ' with the forward pass's own noise
+    # (finite even where a logit is -inf or +inf).
+    single = ops.softmax((shifted + gumbel) / temperature, axis=axis)
+    x = ops.where(ops.isneginf(x), 0.0, x)
+    reinmax = 2.0 * _softmax_jacobian_surrogate(x, pi1, axis) - 0.5 * (
+        _softmax_jacobian_surrogate(x, pi0, axis)
+    )
+    control = _softmax_jacobian_surrogate(x, single, axis) / temperature - (
+        _jacobian_average_surrogate(x, shifted, hard, temperature, axis, seed, samples)
+    )
+    return reinmax - eta * control
 
 
 def _gapped_surrogate(x, hard, temperature, trainable, axis):

@@ -31,8 +31,16 @@ import keras
 from keras_gumbel import GumbelSoftmax
 from keras_gumbel import ops as G
 
-HARD_ESTIMATORS = ("straight_through", "gumbel_rao", "reinmax", "gapped_straight_through")
-SAMPLES = {"gumbel_rao": 4}
+HARD_ESTIMATORS = (
+    "straight_through",
+    "gumbel_rao",
+    "reinmax",
+    "gapped_straight_through",
+    "reinmax_rao",
+    "reinmax_cv",
+    "decoupled_straight_through",
+)
+SAMPLES = {"gumbel_rao": 4, "reinmax_rao": 4, "reinmax_cv": 4}
 
 V, C = 3, 4
 _rng = np.random.default_rng(0)
@@ -68,7 +76,7 @@ def exact_gradient(name):
 
 
 @functools.lru_cache(maxsize=None)
-def draws(estimator, name, temperature=1.0, samples=1):
+def draws(estimator, name, temperature=1.0, samples=1, **options):
     """N independent draws of the estimator of d/dθ E[f(D)], shape (N, V, C).
 
     Every call uses the same seed, so all estimators see the same N samples D.
@@ -77,7 +85,9 @@ def draws(estimator, name, temperature=1.0, samples=1):
     seed = tensor([1, 2], "int32")
 
     def total(theta):
-        d = G.gumbel_softmax(theta, temperature, estimator=estimator, samples=samples, seed=seed)
+        d = G.gumbel_softmax(
+            theta, temperature, estimator=estimator, samples=samples, seed=seed, **options
+        )
         return keras.ops.sum(FUNCTIONS[name](d))
 
     return value_and_grad(total, theta)[1][0].astype(np.float64)
@@ -280,8 +290,11 @@ def test_neg_inf_logits_and_trainable_temperature_stay_finite(estimator):
     _, (grad_x, grad_tau) = value_and_grad(lambda x, t: keras.ops.sum(w * sample(x, t)), x, tau)
     y = numpy(sample(x, tau))
     assert (y[:, [1, 3]] == 0).all() and np.isfinite(grad_x).all()
-    # ReinMax's gradient does not reach the temperature.
-    assert grad_tau == 0 if estimator == "reinmax" else np.isfinite(grad_tau) and grad_tau != 0
+    # ReinMax's (and its variants') gradient does not reach the temperature.
+    if estimator in G.NO_TEMPERATURE_GRADIENT:
+        assert grad_tau == 0
+    else:
+        assert np.isfinite(grad_tau) and grad_tau != 0
     assert_frequencies(y.sum(0), softmax(logits))
 
 
@@ -351,7 +364,7 @@ def test_bad_samples_are_refused(samples):
 
 
 def test_samples_only_for_gumbel_rao():
-    with pytest.raises(ValueError, match="only estimator='gumbel_rao' takes; received samples=3, estimator='straight_through'"):
+    with pytest.raises(ValueError, match="'reinmax_cv' takes; received samples=3, estimator='straight_through'"):
         G.gumbel_softmax(tile(LOGITS, 2), 1.0, hard=True, samples=3)
     with pytest.raises(ValueError, match="received samples=2, estimator='relaxed'"):
         GumbelSoftmax(samples=2)
@@ -442,3 +455,202 @@ def test_compiled_fit_refuses_a_reinmax_temperature_annealed_below_one():
     layer.temperature.assign(0.5)
     with pytest.raises(tf.errors.InvalidArgumentError, match="needs temperature >= 1"):
         model.fit(x, y, epochs=1, verbose=0)
+
+
+# ReinMax-Rao, ReinMax-CV (Wang & Bui 2026) and decoupled straight-through ---
+
+
+def conditional_gumbel(theta, i, n, rng):
+    """n Gumbel vectors G drawn given argmax(θ + G) = i (the top-down
+    construction of Maddison et al. 2014), in NumPy: θ_i + G_i = log Z -
+    log E_i, θ_j + G_j = -log(E_j e^{-θ_j} + E_i / Z)."""
+    e = rng.exponential(size=(n, len(theta)))
+    z = np.exp(theta).sum()
+    perturbed = -np.log(e * np.exp(-theta) + e[:, i : i + 1] / z)
+    perturbed[:, i] = np.log(z) - np.log(e[:, i])
+    return perturbed - theta
+
+
+def shifted_logits(theta, d):
+    """θ' = log((π0 + D)/2)."""
+    return np.log((softmax(theta) + d) / 2)
+
+
+def jacobian(p):
+    return np.einsum("...i,ij->...ij", p, np.eye(p.shape[-1])) - p[..., :, None] * p[..., None, :]
+
+
+@functools.lru_cache(maxsize=None)
+def expected_jacobians(temperature, m=400_000):
+    """E[J(softmax((θ' + G)/τ))/τ | D = i] for every variable and class i,
+    with G drawn given argmax(θ' + G) = i (ReinMax-Rao's J̄ in expectation),
+    and E[J(softmax((θ' + g)/τ))/τ | D = i] with g the forward noise, drawn
+    given argmax(θ + g) = i (ReinMax-CV's single Jacobian in expectation);
+    m draws each, to an accuracy far below the tests' standard errors."""
+    rng = np.random.default_rng(12)
+    rao, single = np.zeros((V, C, C, C)), np.zeros((V, C, C, C))
+    for v, i in itertools.product(range(V), range(C)):
+        shifted = shifted_logits(THETA[v], np.eye(C)[i])
+        g = conditional_gumbel(shifted, i, m, rng)
+        rao[v, i] = jacobian(softmax((shifted + g) / temperature)).mean(0) / temperature
+        g = conditional_gumbel(THETA[v], i, m, rng)
+        single[v, i] = jacobian(softmax((shifted + g) / temperature)).mean(0) / temperature
+    return rao, single
+
+
+def expected_reinmax_variant(estimator, temperature, eta=G.REINMAX_CV_ETA):
+    """The exact mean of the ReinMax-Rao or ReinMax-CV gradient of the
+    quadratic: Σ_s p(s) of its formula at state s, the Jacobians replaced by
+    their expectations given s (`expected_jacobians`)."""
+    states = np.eye(C)[list(itertools.product(range(C), repeat=V))]
+    pi = softmax(THETA)
+    p = np.prod((states * pi).sum(-1), axis=-1)
+    upstream = (states.reshape(-1, V * C) @ QUAD_A + QUAD_B).reshape(-1, V, C)
+    index = states.argmax(-1)
+    rao, single = expected_jacobians(temperature)
+    j_rao = rao[np.arange(V), index]          # (S, V, C, C)
+    first = -0.5 * np.einsum("vij,svj->svi", jacobian(pi), upstream)
+    if estimator == "reinmax_rao":
+        g = 2 * np.einsum("svij,svj->svi", j_rao, upstream) + first
+    else:
+        pi1 = (states + pi) / 2
+        reinmax = 2 * np.einsum("svij,svj->svi", jacobian(pi1), upstream) + first
+        control = np.einsum("svij,svj->svi", single[np.arange(V), index] - j_rao, upstream)
+        g = reinmax - eta * control
+    return np.einsum("s,svc->vc", p, g)
+
+
+@pytest.mark.parametrize("estimator, temperature", [("reinmax_rao", 1.0), ("reinmax_rao", 0.5), ("reinmax_cv", 1.0)])
+def test_reinmax_variants_have_their_expected_mean(estimator, temperature):
+    # Both are biased by design (second-order, as ReinMax): their mean is the
+    # expectation of their formula, computed here independently in NumPy.
+    mean, se = mean_and_se(draws(estimator, "quadratic", temperature, samples=4))
+    expected = expected_reinmax_variant(estimator, temperature)
+    assert (np.abs(mean - expected) <= Z * se).all(), ((mean - expected) / se).round(1)
+    # ...a mean the test can tell from the exact gradient and from ReinMax's.
+    assert (np.abs(mean - exact_gradient("quadratic")) > Z * se).any()
+
+
+def test_reinmax_cv_without_its_control_variate_is_reinmax_at_temperature_one():
+    # eta = 0: exactly ReinMax at τ = 1 (whatever the CV temperature),
+    # draw by draw, and so unbiased for a quadratic.
+    without = draws("reinmax_cv", "quadratic", 2.0, samples=4, eta=0.0)
+    np.testing.assert_allclose(without, draws("reinmax", "quadratic"), rtol=1e-5, atol=1e-6)
+    # The control variate enters linearly: g(η) = g(0) - η c.
+    c = without - draws("reinmax_cv", "quadratic", 2.0, samples=4, eta=1.0)
+    np.testing.assert_allclose(
+        draws("reinmax_cv", "quadratic", 2.0, samples=4, eta=0.3), without - 0.3 * c, rtol=1e-4, atol=1e-5
+    )
+
+
+def test_reinmax_rao_averages_away_variance():
+    # The Rao-Blackwellisation (Wang & Bui 2026): more conditional draws,
+    # less variance.
+    var_1, se_1 = total_variance(draws("reinmax_rao", "quadratic", samples=1))
+    var_10, se_10 = total_variance(draws("reinmax_rao", "quadratic", samples=10))
+    assert var_10 + Z * se_10 < var_1 - Z * se_1, (var_10, var_1)
+
+
+def test_decoupled_straight_through_is_straight_through_at_the_backward_temperature():
+    logits = normal((256, 7), 3) * 2
+    w = normal((256, 7), 4)
+    seed = tensor([1, 9], "int32")
+
+    def decoupled(x, forward):
+        return G.gumbel_softmax(
+            x, forward, estimator="decoupled_straight_through", backward_temperature=0.3, seed=seed
+        )
+
+    st = lambda x: G.gumbel_softmax(x, 0.3, hard=True, seed=seed)  # noqa: E731
+    expected = value_and_grad(lambda x: keras.ops.sum(w * st(x)), logits)[1][0]
+    for forward in (0.3, 2.0, 5.0):  # the forward temperature changes nothing
+        np.testing.assert_array_equal(numpy(decoupled(logits, forward)), numpy(G.gumbel_max(logits, seed=seed)))
+        _, (grad,) = value_and_grad(lambda x, f=forward: keras.ops.sum(w * decoupled(x, f)), logits)
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)
+    # By hand: J(y_b)ᵀw / τ_b, y_b = softmax((θ + g)/τ_b), g the forward noise.
+    g = numpy(G.sample_gumbel(logits.shape, seed=seed))
+    y_b = softmax((numpy(logits) + g) / 0.3)
+    np.testing.assert_allclose(expected, softmax_jacobian_times(y_b, numpy(w)) / 0.3, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("estimator, tau", [("reinmax_rao", 0.7), ("reinmax_cv", 1.5)])
+def test_reinmax_variants_match_hand_computed_references(estimator, tau):
+    from keras_gumbel._random import split, stateless_seed
+
+    logits = normal((256, 7), 3) * 2
+    w = normal((256, 7), 4)
+    seed, k, eta = tensor([1, 9], "int32"), 3, 0.4
+    options = {"eta": eta} if estimator == "reinmax_cv" else {}
+
+    def sample(x):
+        return G.gumbel_softmax(x, tau, estimator=estimator, samples=k, seed=seed, **options)
+
+    _, (grad,) = value_and_grad(lambda x: keras.ops.sum(w * sample(x)), logits)
+    theta, w = numpy(logits).astype(np.float64), numpy(w).astype(np.float64)
+    d = numpy(G.gumbel_max(logits, seed=seed))
+    np.testing.assert_array_equal(numpy(sample(logits)), d)
+    shifted = shifted_logits(theta, d)
+    # The library's conditional draws (from the seed split off the call's),
+    # the formula by hand.
+    noise = numpy(G._conditional_gumbel(tensor(shifted, "float32"), tensor(d), 1, split(stateless_seed(seed)), k))
+    assert (np.argmax(shifted + noise, -1) == d.argmax(-1)).all()
+    j_bar = np.mean([softmax_jacobian_times(softmax((shifted + n) / tau), w) for n in noise], 0) / tau
+    first = -0.5 * softmax_jacobian_times(softmax(theta), w)
+    if estimator == "reinmax_rao":
+        expected = 2 * j_bar + first
+    else:
+        g = numpy(G.sample_gumbel(logits.shape, seed=seed))
+        single = softmax_jacobian_times(softmax((shifted + g) / tau), w) / tau
+        expected = 2 * softmax_jacobian_times((d + softmax(theta)) / 2, w) + first - eta * (single - j_bar)
+    np.testing.assert_allclose(grad, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("eta", [np.nan, np.inf, "1", True, [0.5]])
+def test_bad_eta_is_refused(eta):
+    with pytest.raises(ValueError, match=r"eta must be a finite number, received eta="):
+        G.gumbel_softmax(tile(LOGITS, 2), 1.0, estimator="reinmax_cv", eta=eta)
+    with pytest.raises(ValueError, match=r"eta must be a finite number"):
+        GumbelSoftmax(estimator="reinmax_cv", eta=eta)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, np.nan, np.inf, "1", True, 1e-40])
+def test_bad_backward_temperature_is_refused(value):
+    with pytest.raises(ValueError, match=r"backward_temperature must be a finite number"):
+        G.gumbel_softmax(tile(LOGITS, 2), 1.0, estimator="decoupled_straight_through", backward_temperature=value)
+    with pytest.raises(ValueError, match=r"backward_temperature must be a finite number"):
+        GumbelSoftmax(estimator="decoupled_straight_through", backward_temperature=value)
+
+
+def test_options_only_for_their_estimators():
+    x = tile(LOGITS, 2)
+    with pytest.raises(ValueError, match="only estimator='reinmax_cv' takes; received eta=0.5, estimator='reinmax'"):
+        G.gumbel_softmax(x, 1.0, estimator="reinmax", eta=0.5)
+    match = "only estimator='decoupled_straight_through' takes; received backward_temperature=0.5, estimator=None"
+    with pytest.raises(ValueError, match=match.replace("None", "'straight_through'")):
+        GumbelSoftmax(hard=True, backward_temperature=0.5)
+    with pytest.raises(ValueError, match="samples > 1"):
+        GumbelSoftmax(estimator="decoupled_straight_through", samples=2)
+    for estimator in ("reinmax_rao", "reinmax_cv", "decoupled_straight_through"):
+        with pytest.raises(ValueError, match=f"estimator='{estimator}' sends no gradient to the temperature"):
+            GumbelSoftmax(estimator=estimator, trainable_temperature=True)
+
+
+@pytest.mark.parametrize(
+    "estimator, options",
+    [("reinmax_cv", {"eta": 0.25}), ("reinmax_cv", {}), ("decoupled_straight_through", {"backward_temperature": 0.4})],
+)
+def test_layer_serialization_keeps_the_options(estimator, options, tmp_path):
+    layer = GumbelSoftmax(temperature=1.5, estimator=estimator, seed=4, **options)
+    config = layer.get_config()
+    expected = options or {"eta": G.REINMAX_CV_ETA}
+    assert {key: config[key] for key in expected} == expected
+    clone = GumbelSoftmax.from_config(json.loads(json.dumps(config)))
+    assert clone.get_config() == config
+    model = small_model(layer)
+    x = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
+    path = tmp_path / "m.keras"
+    model.save(path)
+    revived = keras.models.load_model(path)
+    (sampler,) = [lay for lay in revived.layers if isinstance(lay, GumbelSoftmax)]
+    assert sampler.get_config() == config
+    np.testing.assert_array_equal(numpy(revived(x)), numpy(model(x)))

@@ -304,7 +304,7 @@ def test_relaxed_bernoulli_properties(case, hard, value, data, seed):
 @st.composite
 def layer_configs(draw):
     estimator, hard, samples, resolved, temperature = draw(estimator_configs())
-    trainable = resolved != "reinmax" and draw(st.booleans())
+    trainable = resolved not in G.NO_TEMPERATURE_GRADIENT and draw(st.booleans())
     config = dict(
         temperature=temperature,
         hard=hard,
