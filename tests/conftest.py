@@ -25,7 +25,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 
 # The test files of the core (ops, densities, layers, schedules, the
 # TemperatureScheduler callback, the estimators, the subset samplers, the
-# package's import): they run on every backend.
+# RAdam optimizer, the package's import): they run on every backend.
 CORE_TESTS = (
     "test_callbacks.py",
     "test_docs.py",  # the docs pages; each names its backends on its first line
@@ -34,6 +34,7 @@ CORE_TESTS = (
     "test_layer_harness.py",
     "test_layers.py",
     "test_ops.py",
+    "test_optimizers.py",
     "test_package.py",
     "test_properties.py",
     "test_schedules.py",

@@ -222,6 +222,7 @@ def test_export_needs_none_of_the_demos_extra(tmp_path):
 CORE_MODULES = {"keras_gumbel", "keras_gumbel._checks", "keras_gumbel._compat",
                 "keras_gumbel._densities", "keras_gumbel._random", "keras_gumbel._subsets",
                 "keras_gumbel.callbacks", "keras_gumbel.layers", "keras_gumbel.ops",
+                "keras_gumbel.optimizers",
                 "keras_gumbel.schedules"}
 
 
