@@ -2,11 +2,11 @@
 
 The core, in this folder (`ops`, `GumbelSoftmax`, `RelaxedBernoulli`, the
 subset layers `GumbelTopK` and `ConcreteSelect`, `schedules`,
-`TemperatureScheduler`), runs on Keras' TensorFlow, JAX and PyTorch
-backends, and `import keras_gumbel` loads nothing else. The applications,
-one folder each in `apps/` (a toy GAN, a discrete VAE), run on TensorFlow;
-their public names import from `keras_gumbel.models`, `data`, `export`,
-`distribute` and `recipes` (see `api/`). `layer.distribution()` returns
+`TemperatureScheduler`, the `RAdam` optimizer), runs on Keras' TensorFlow,
+JAX and PyTorch backends, and `import keras_gumbel` loads nothing else. The
+applications, one folder each in `apps/` (a toy GAN, a discrete VAE), run
+on TensorFlow; their public names import from `keras_gumbel.models`, `data`,
+`export`, `distribute` and `recipes` (see `api/`). `layer.distribution()` returns
 TensorFlow Probability's distributions on TensorFlow and the package's own,
 built on the densities of `ops`, on JAX and PyTorch.
 """
@@ -53,6 +53,7 @@ from keras_gumbel.layers import (  # noqa: E402
     GumbelTopK,
     RelaxedBernoulli,
 )
+from keras_gumbel.optimizers import RAdam  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -60,6 +61,7 @@ __all__ = [
     "ConcreteSelect",
     "GumbelSoftmax",
     "GumbelTopK",
+    "RAdam",
     "RelaxedBernoulli",
     "TemperatureScheduler",
     "ops",
@@ -83,4 +85,6 @@ _compat.register_on_first_use({
     "FixedSelect": "keras_gumbel.apps.feature_selection.model",
     "IndirectConcreteSelect": "keras_gumbel.apps.feature_selection.model",
     "SubsetMask": "keras_gumbel.apps.feature_selection.model",
+    "SequenceDiscriminator": "keras_gumbel.apps.text_gan.model",
+    "SequenceGAN": "keras_gumbel.apps.text_gan.model",
 })

@@ -170,10 +170,11 @@ class RAdam(keras.optimizers.Optimizer):
             For `beta_2 <= 2/3`, `rho_inf <= 5`: every step is a momentum
             step.
         epsilon: added to `sqrt(v_t)`, a finite number >= 0.
-        weight_decay, clipnorm, clipvalue, global_clipnorm, use_ema,
-            ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-            gradient_accumulation_steps, name: Keras' optimizer arguments,
-            passed to `keras.optimizers.Optimizer` (see Keras' `Adam`).
+        **kwargs: Keras' optimizer arguments (`weight_decay`, `clipnorm`,
+            `clipvalue`, `global_clipnorm`, `use_ema`, `ema_momentum`,
+            `ema_overwrite_frequency`, `loss_scale_factor`,
+            `gradient_accumulation_steps`, `name`), passed to
+            `keras.optimizers.Optimizer` (see Keras' `Adam`).
 
     Example:
 

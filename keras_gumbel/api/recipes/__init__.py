@@ -6,4 +6,7 @@
   `train_vae`.
 - `keras_gumbel.recipes.feature_selection`: `SelectionConfig`, its
   `METHODS`, `select_features`.
+- `keras_gumbel.recipes.text_gan`: `TextGANConfig`, `build_gan`,
+  `train_text_gan`, and the oracle benchmark (`oracle_data`,
+  `sample_sequences`, `sequence_nll`).
 """
