@@ -42,7 +42,7 @@ def plot_nll_curves(history, steps_per_epoch, mle_epochs, oracle_entropy, path):
     axes.set_ylabel("nats per token")
     axes.set_xlim(0, max(last, 1))
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="center right")
+    axes.legend(fontsize=8, loc="best")
     axes.set_title("Sequence GAN on the synthetic oracle")
     figure.tight_layout()
     return save_figure(figure, path)
