@@ -131,6 +131,9 @@ def test_first_rectified_step(beta_2, step):
         assert rho[0] <= 5 < rho[1]
 
 
+# On the PyTorch backend's run, where torch is installed (CI installs it for
+# that run only; torch is never a dependency).
+@pytest.mark.backends("torch")
 @pytest.mark.parametrize("weight_decay", [None, 0.1])
 @pytest.mark.parametrize("beta_1, beta_2", [(0.9, 0.999), (0.8, 0.9999)])
 def test_matches_torch_optim_radam(beta_1, beta_2, weight_decay):
