@@ -17,7 +17,7 @@ def plot_nll_curves(history, steps_per_epoch, mle_epochs, oracle_entropy, path):
     if not any(np.isfinite(v).any() for v in curves.values()):
         raise ValueError("history must hold scored epochs (nll_oracle, nll_gen), received keys "
                          f"{sorted(history)}")
-    figure = Figure(figsize=(7.0, 4.2))
+    figure = Figure(figsize=(7.0, 5.0))
     axes = figure.add_subplot()
     labels = {"nll_oracle": "NLL_oracle (quality: the oracle's NLL of generated tokens)",
               "nll_gen": "NLL_gen (coverage: the generator's NLL of held-out data)"}
@@ -42,7 +42,8 @@ def plot_nll_curves(history, steps_per_epoch, mle_epochs, oracle_entropy, path):
     axes.set_ylabel("nats per token")
     axes.set_xlim(0, max(last, 1))
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=8, loc="best")
+    # Below the axes: the curves move anywhere in the plot.
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1)
     axes.set_title("Sequence GAN on the synthetic oracle")
     figure.tight_layout()
     return save_figure(figure, path)
