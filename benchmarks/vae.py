@@ -36,9 +36,14 @@ def dense_flops_per_step(batch_size=BATCH_SIZE, model=None):
     """Multiply-add FLOPs of the dense layers in one training step: forward
     2 * B * sum(in * out), backward twice that (input and weight gradients)."""
     model = model or DiscreteVAE()
-    sizes = [model.input_dim, *model.encoder_units, model.latent_dim * model.num_categories]
-    sizes += [*model.decoder_units, model.input_dim]
-    macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    # The kernels of the encoder's and the decoder's dense layers (both are
+    # built when the model is made).
+    macs = sum(
+        int(np.prod(layer.kernel.shape))
+        for network in (model.encoder, model.decoder)
+        for layer in network.layers
+        if isinstance(layer, keras.layers.Dense)
+    )
     return 3 * 2 * batch_size * macs
 
 
