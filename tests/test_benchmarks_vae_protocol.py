@@ -91,14 +91,16 @@ def test_killed_benchmark_keeps_finished_runs_and_resumes(tmp_path, monkeypatch)
     assert "100.50 +- 0.71 over 2 seed(s)" in vae_protocol.summary(results["runs"])
 
 
-def test_best_recipe_is_the_preset():
-    # The benchmark's best-s* runs and `--preset best` are one recipe.
+def test_the_presets_are_the_benchmarks_recipes():
+    # The benchmark's best-s* runs and `--preset best` are one recipe, and
+    # so are its fast-s* runs and `--preset fast`.
     import dataclasses
 
     from keras_gumbel.recipes.vae import VAEConfig
 
-    preset = dataclasses.asdict(VAEConfig.from_preset("best", seed=0))
-    assert vae_protocol.from_recipe(preset) == vae_protocol.RUNS["best-s0"]
+    for name in ("best", "fast"):
+        preset = dataclasses.asdict(VAEConfig.from_preset(name, seed=1))
+        assert vae_protocol.from_recipe(preset) == vae_protocol.RUNS[f"{name}-s1"], name
 
 
 def test_import_records_a_script_run(tmp_path, capsys):
@@ -146,3 +148,27 @@ def test_import_refuses_unknown_runs_and_folders(item, capsys):
         vae_protocol.main(["--import", item])
     assert error.value.code == 2
     assert f"received {item!r}" in capsys.readouterr().err
+
+
+def test_the_anchor_table_has_a_row_for_every_estimator():
+    from keras_gumbel import ops
+
+    anchored = [vae_protocol.RUNS[name]["estimator"] for name in vae_protocol.ANCHORS]
+    assert sorted(anchored) == sorted(ops.ESTIMATORS)
+    assert set(vae_protocol.ANCHOR_SOURCES) == set(ops.ESTIMATORS)
+    for name in vae_protocol.ANCHORS:
+        config = vae_protocol.RUNS[name]
+        assert (config["epochs"], config["batch_size"], config["seed"]) == (160, 100, 0), name
+        assert config["lr_schedule"] == "constant", name
+        # Multi-sample estimators draw more than one sample.
+        assert (config["samples"] > 1) == (config["estimator"] in ops.MULTI_SAMPLE), name
+
+
+def test_an_anchor_passes_its_estimator_options_and_optimizer():
+    config = vae_protocol.RUNS["anchor-decoupled_straight_through"]
+    model = vae_protocol.build_model(config)
+    assert model.sampler.get_config()["backward_temperature"] == 1.0
+    from keras_gumbel import RAdam
+
+    assert type(vae_protocol._optimizer(config, 600)) is RAdam
+    assert "tau_b=1.0" in vae_protocol.describe(config)

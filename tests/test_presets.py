@@ -32,8 +32,8 @@ def test_best_preset_sets_its_values_and_overrides_win():
     overridden = VAEConfig.from_preset("best", epochs=3, learning_rate=2e-3)
     assert (overridden.epochs, overridden.learning_rate) == (3, 2e-3)
     assert overridden.temperature == 1.3
-    with pytest.raises(ValueError, match="preset must be one of .*received preset='fast'"):
-        VAEConfig.from_preset("fast")
+    with pytest.raises(ValueError, match="preset must be one of .*received preset='quick'"):
+        VAEConfig.from_preset("quick")
 
 
 def _config_of(argv, monkeypatch):
@@ -97,6 +97,17 @@ def test_build_optimizer_adamw_and_ema():
         build_optimizer(config)
 
 
+def test_build_optimizer_radam():
+    from keras_gumbel import RAdam
+
+    opt = build_optimizer(VAEConfig(optimizer="radam", learning_rate=5e-4, ema=0.99))
+    assert type(opt) is RAdam
+    assert float(opt.learning_rate) == pytest.approx(5e-4)
+    assert opt.use_ema and opt.ema_momentum == pytest.approx(0.99)
+    with pytest.raises(ValueError, match="weight_decay must be None unless optimizer='adamw'"):
+        VAEConfig(optimizer="radam", weight_decay=0.01)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -109,8 +120,10 @@ def test_build_optimizer_adamw_and_ema():
         (["--weight-decay", "0.1"], "weight_decay must be None unless optimizer='adamw'"),
         (["--optimizer", "adamw", "--weight-decay", "-1"], "received weight_decay=-1.0"),
         (["--optimizer", "sgd"], "invalid choice: 'sgd'"),
+        (["--optimizer", "radam", "--weight-decay", "0.01"],
+         "weight_decay must be None unless optimizer='adamw'"),
         (["--learning-rate-schedule", "step"], "invalid choice: 'step'"),
-        (["--preset", "fast"], "invalid choice: 'fast'"),
+        (["--preset", "quick"], "invalid choice: 'quick'"),
     ],
 )
 def test_bad_training_options_are_usage_errors(tmp_path, capsys, argv, message):

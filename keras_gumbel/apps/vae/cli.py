@@ -57,7 +57,8 @@ def vae_parser():
     parser.add_argument("--learning-rate", type=float, default=d.learning_rate,
                         help="the optimizer's (peak) learning rate")
     parser.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default=d.optimizer,
-                        help="adamw: Adam with decoupled weight decay")
+                        help="adamw: Adam with decoupled weight decay; radam: Rectified Adam "
+                        "(keras_gumbel.RAdam)")
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay,
                         help="AdamW's weight decay (default: Keras' 0.004)")
     parser.add_argument("--learning-rate-schedule", choices=LEARNING_RATE_SCHEDULES,

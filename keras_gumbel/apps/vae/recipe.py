@@ -57,6 +57,7 @@ from keras_gumbel.apps.vae.export import export_vae
 from keras_gumbel.apps.vae.model import DiscreteVAE, mlp_decoder, mlp_encoder
 from keras_gumbel.callbacks import TemperatureScheduler
 from keras_gumbel.layers import GumbelSoftmax
+from keras_gumbel.optimizers import RAdam
 from keras_gumbel.schedules import ExponentialDecay
 
 __all__ = [
@@ -104,7 +105,7 @@ def learning_rate_schedule(config, steps_per_epoch):
 
 
 def build_optimizer(config, steps_per_epoch=None):
-    """The optimizer of `config`: Adam or AdamW, with its learning rate
+    """The optimizer of `config`: Adam, AdamW or RAdam, with its learning rate
     (`learning_rate_schedule`; `steps_per_epoch` is needed by a schedule)
     and the moving average of the weights if `config.ema`."""
     if steps_per_epoch is None and (
@@ -116,6 +117,8 @@ def build_optimizer(config, steps_per_epoch=None):
     if config.optimizer == "adamw":
         decay = {} if config.weight_decay is None else {"weight_decay": config.weight_decay}
         return keras.optimizers.AdamW(rate, **decay, **ema)
+    if config.optimizer == "radam":
+        return RAdam(rate, **ema)
     return keras.optimizers.Adam(rate, **ema)
 
 
