@@ -105,6 +105,44 @@ def test_oracle_data_is_the_same_benchmark_for_the_same_seed():
     assert 0 < a.entropy < math.log(30)
 
 
+def test_tempered_samples_and_likelihoods_follow_softmax_of_logits_over_temperature():
+    oracle = O.make_oracle(0, 30, 8, 8)
+    logits = oracle(np.zeros((1, 1), np.int32)).numpy()[0, 0].astype(np.float64)
+    for temperature in (0.5, 2.0):
+        samples = O.sample_sequences(oracle, 4000, sequence_length=2, seed=5,
+                                     temperature=temperature)
+        p = np.exp(log_softmax(logits / temperature))
+        counts = np.bincount(samples[:, 0], minlength=30) / len(samples)
+        np.testing.assert_array_less(np.abs(counts - p),
+                                     5 * np.sqrt(p * (1 - p) / len(samples)) + 1e-3)
+    sequences = np.random.default_rng(0).integers(0, 30, (6, 4)).astype(np.int32)
+    inputs = np.concatenate([np.zeros((6, 1), np.int32), sequences[:, :-1]], axis=1)
+    logp = log_softmax(oracle(inputs).numpy().astype(np.float64) / 0.7)
+    expected = -np.take_along_axis(logp, sequences[..., None], axis=-1).mean()
+    assert O.sequence_nll(oracle, sequences, temperature=0.7) == pytest.approx(expected, rel=1e-5)
+    # Temperature 1 is the model itself.
+    assert O.sequence_nll(oracle, sequences, temperature=1.0) == O.sequence_nll(oracle, sequences)
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0, received"):
+        O.sample_sequences(oracle, 4, sequence_length=2, temperature=0.0)
+
+
+def test_the_temperature_curve_trades_diversity_for_quality():
+    # One token, the oracle as the model: sharper sampling (tau < 1) must
+    # lower NLL_oracle (d E_{p^b}[-log p] / db = -Var(log p) <= 0 for
+    # p^b ~ p^(1/tau)), and NLL_gen is least at tau = 1 (the model is the
+    # data's distribution), so both ends cost NLL_gen.
+    data = O.oracle_data(0, sequences=4000, sequence_length=1, vocab_size=30)
+    points = O.temperature_curve(data.oracle, data, (0.5, 1.0, 2.0), n=4000, seed=1)
+    assert [p["temperature"] for p in points] == [0.5, 1.0, 2.0]
+    quality = [p["nll_oracle"] for p in points]
+    diversity = [p["nll_gen"] for p in points]
+    assert quality[0] < quality[1] < quality[2]
+    assert diversity[1] < min(diversity[0], diversity[2])
+    assert diversity[1] == pytest.approx(data.entropy)
+    with pytest.raises(ValueError, match="temperatures must be a finite number > 0"):
+        O.temperature_curve(data.oracle, data, (1.0, -1.0), n=10)
+
+
 # -- the data stream ----------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gumbel._checks import check_int
+from keras_gumbel._checks import check_int, check_positive
 from keras_gumbel.apps.common.export import stateless_seed_from_int64
 from keras_gumbel.apps.common.seeds import derive_seed
 
@@ -43,6 +43,7 @@ __all__ = [
     "oracle_data",
     "sample_sequences",
     "sequence_nll",
+    "temperature_curve",
 ]
 
 # The benchmark's fixed settings (Texygen / RelGAN).
@@ -110,10 +111,11 @@ def initial_states(model, batch_size):
     return [tf.zeros((batch_size, hidden)), tf.zeros((batch_size, hidden))]
 
 
-def sampling_function(model, sequence_length, start_token=START_TOKEN):
+def sampling_function(model, sequence_length, start_token=START_TOKEN, temperature=1.0):
     """A TensorFlow function `(n, seed) -> int32 [n, sequence_length]`:
     `n` sequences drawn from `model` token by token, each token an exact
-    categorical draw from `softmax(logits)` (`tf.random.stateless_categorical`:
+    categorical draw from `softmax(logits / temperature)` (the sampling
+    temperature, 1 by default; `tf.random.stateless_categorical`:
     one uniform number per token, 4x faster here than the Gumbel-max trick's
     one per category, and the same distribution) with the step's stateless
     seed, split from the int64 `seed`: the same seed, the same sequences
@@ -127,7 +129,8 @@ def sampling_function(model, sequence_length, start_token=START_TOKEN):
         tokens = []
         for t in range(sequence_length):
             logits, states = next_token_logits(model, token, states)
-            token = tf.random.stateless_categorical(tf.cast(logits, tf.float32), 1, seeds[t],
+            logits = tf.cast(logits, tf.float32) / temperature
+            token = tf.random.stateless_categorical(logits, 1, seeds[t],
                                                     dtype=tf.int32)[:, 0]
             tokens.append(token)
         return tf.stack(tokens, axis=1)
@@ -136,11 +139,13 @@ def sampling_function(model, sequence_length, start_token=START_TOKEN):
 
 
 def sample_sequences(model, n, sequence_length=SEQUENCE_LENGTH, seed=0, start_token=START_TOKEN,
-                     batch_size=2000):
-    """`n` sequences drawn from the language model `model`, int32 numpy
+                     batch_size=2000, temperature=1.0):
+    """`n` sequences drawn from the language model `model` at the sampling
+    `temperature` (`softmax(logits / temperature)`), int32 numpy
     `[n, sequence_length]`; the same `seed` (an integer), the same draws."""
-    sampler = _cached(model, ("sampler", sequence_length, start_token),
-                      lambda: sampling_function(model, sequence_length, start_token))
+    temperature = check_positive(temperature, "temperature")
+    sampler = _cached(model, ("sampler", sequence_length, start_token, temperature),
+                      lambda: sampling_function(model, sequence_length, start_token, temperature))
     chunks = []
     for i, first in enumerate(range(0, n, batch_size)):
         count = min(batch_size, n - first)
@@ -159,15 +164,20 @@ def teacher_inputs(sequences, start_token=START_TOKEN):
     return tf.concat([start, sequences[:, :-1]], axis=1)
 
 
-def sequence_nll(model, sequences, start_token=START_TOKEN, batch_size=2000):
+def sequence_nll(model, sequences, start_token=START_TOKEN, batch_size=2000, temperature=1.0):
     """The mean per-token negative log-likelihood (nats) of `sequences`
-    (int `[N, T]`) under the language model `model`."""
+    (int `[N, T]`) under the language model `model` sampled at `temperature`
+    (`softmax(logits / temperature)`, the distribution `sample_sequences`
+    draws from at that temperature)."""
+    temperature = check_positive(temperature, "temperature")
 
     def total(batch):
         logits = tf.cast(model(teacher_inputs(batch, start_token), training=False), tf.float32)
+        logits = logits / temperature
         return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(batch, logits))
 
-    function = _cached(model, ("nll", start_token), lambda: tf.function(total, reduce_retracing=True))
+    function = _cached(model, ("nll", start_token, temperature),
+                       lambda: tf.function(total, reduce_retracing=True))
     sequences = np.asarray(sequences, np.int32)
     if sequences.size == 0:
         raise ValueError(f"sequences must hold at least one token, received shape {sequences.shape}")
@@ -207,3 +217,25 @@ def oracle_data(seed=0, sequences=SEQUENCES, sequence_length=SEQUENCE_LENGTH,
     train = sample_sequences(oracle, sequences, sequence_length, derive_seed(seed, "train"))
     held_out = sample_sequences(oracle, sequences, sequence_length, derive_seed(seed, "held_out"))
     return OracleData(oracle, train, held_out, sequence_nll(oracle, held_out))
+
+
+def temperature_curve(model, data, temperatures, n=SEQUENCES, seed=0):
+    """The quality-diversity curve of the language model `model` on the
+    benchmark `data` (an `OracleData`) when sampled at each of
+    `temperatures` (Caccia et al. 2020, "Language GANs Falling Short"): a
+    list of `{"temperature", "nll_oracle", "nll_gen"}`, `nll_oracle` on `n`
+    sequences drawn at that temperature (a seed of `(seed, temperature)`),
+    `nll_gen` of the held-out sequences under the same tempered
+    distribution. Lower temperatures trade diversity for quality."""
+    points = []
+    for temperature in temperatures:
+        temperature = check_positive(temperature, "temperatures")
+        samples = sample_sequences(model, n, data.held_out.shape[1],
+                                   derive_seed(seed, f"temperature-{temperature!r}"),
+                                   temperature=temperature)
+        points.append({
+            "temperature": temperature,
+            "nll_oracle": sequence_nll(data.oracle, samples),
+            "nll_gen": sequence_nll(model, data.held_out, temperature=temperature),
+        })
+    return points

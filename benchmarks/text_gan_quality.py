@@ -1,0 +1,173 @@
+"""The sequence GAN's quality against MLE's quality-diversity curve.
+
+    python -m benchmarks.text_gan_quality [--runs NAME ...]
+        [--temperatures 0.6 0.7 ...] [--output benchmarks/text_gan_quality.json]
+        [--runs-dir runs/text_gan_quality] [--plot docs/text_gan_quality.png]
+
+Runs (`RUNS`, by name), each `keras_gumbel.recipes.text_gan.train_text_gan`
+into `--runs-dir/NAME` on the benchmark of oracle seed 0:
+
+- `mle-sS`: MLE alone (`adversarial_epochs=0`, the defaults' MLE phase),
+  seed S; then its quality-diversity curve (Caccia et al. 2020, "Language
+  GANs Falling Short"): the same generator sampled at each of
+  `--temperatures` (`oracle.temperature_curve`: `NLL_oracle` of 10,000
+  sequences drawn from `softmax(logits / t)`, `NLL_gen` of the held-out ones
+  under that distribution);
+- `ours-sS`: the command's defaults (MLE, then Gumbel-softmax adversarial
+  training), seed S.
+
+Without `--runs`: `mle-s1`, `ours-s1` (seed 1: the untuned seed the docs
+quote), then seeds 0 and 2.
+
+Every finished run (and each curve) is written at once to the results JSON
+(atomically); a run already there is skipped, so a killed benchmark,
+started again, resumes with the next unfinished one (and a run killed
+mid-way resumes from its own backup, as the command does). Writes the
+picture (`NLL_oracle` against `NLL_gen`: each MLE curve, each run's point,
+the oracle's entropy) to `--plot` and prints the table.
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+TEMPERATURES = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
+SEEDS = (1, 0, 2)
+RUNS = {f"{kind}-s{seed}": {"kind": kind, "seed": seed} for seed in SEEDS for kind in ("mle", "ours")}
+
+
+def run_config(name, runs_dir):
+    """The `TextGANConfig` of run `name`."""
+    from keras_gumbel.recipes.text_gan import TextGANConfig
+
+    spec = RUNS[name]
+    extra = {"adversarial_epochs": 0} if spec["kind"] == "mle" else {}
+    return TextGANConfig(seed=spec["seed"], output_dir=os.path.join(runs_dir, name), verbose=0,
+                         **extra)
+
+
+def run_one(name, runs_dir, temperatures):
+    """Trains run `name`; returns its record (results.json's figures, and
+    the temperature curve of an MLE run)."""
+    from keras_gumbel.apps.text_gan.oracle import oracle_data, temperature_curve
+    from keras_gumbel.recipes.text_gan import train_text_gan
+
+    config = run_config(name, runs_dir)
+    result = train_text_gan(config)
+    record = {"name": name, **RUNS[name], "results": result.results}
+    if RUNS[name]["kind"] == "mle":
+        data = oracle_data(config.oracle_seed, config.sequences, config.sequence_length,
+                           config.vocab_size)
+        record["curve"] = temperature_curve(result.model.generator, data, temperatures,
+                                            config.eval_sequences, seed=config.seed)
+    return record
+
+
+def plot(records, path):
+    """`NLL_oracle` against `NLL_gen`: the MLE curves and every run's point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_gumbel.apps.common.files import atomic_path
+
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    entropy = None
+    for name, r in records.items():
+        res = r["results"]
+        entropy = res["oracle_entropy"]
+        if r["kind"] == "mle" and "curve" in r:
+            xs = [p["nll_gen"] for p in r["curve"]]
+            ys = [p["nll_oracle"] for p in r["curve"]]
+            ax.plot(xs, ys, marker=".", color="0.5", alpha=0.8,
+                    label=f"MLE at temperatures {r['curve'][0]['temperature']:g}-"
+                          f"{r['curve'][-1]['temperature']:g} (seed {r['seed']})")
+            for p in r["curve"]:
+                ax.annotate(f"{p['temperature']:g}", (p["nll_gen"], p["nll_oracle"]),
+                            fontsize=6, color="0.4", xytext=(3, 2), textcoords="offset points")
+        else:
+            ax.plot([res["nll_gen"]], [res["nll_oracle"]], marker="*", markersize=12, linestyle="",
+                    label=f"Gumbel-softmax GAN, seed {r['seed']}: {res['nll_oracle']:.3f} / "
+                          f"{res['nll_gen']:.3f}")
+    if entropy is not None:
+        ax.axhline(entropy, color="k", linestyle=":", label=f"oracle entropy {entropy:.3f}")
+    ax.set_xlabel("NLL_gen (held-out data under the generator; lower: more coverage)")
+    ax.set_ylabel("NLL_oracle (samples under the oracle; lower: better quality)")
+    ax.set_title("Synthetic oracle (vocabulary 5,000, length 20)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
+
+
+def rows(records):
+    out = []
+    for name, r in records.items():
+        res = r["results"]
+        gap = res.get("gap_closed")
+        change = res.get("nll_gen_change")
+        out.append({
+            "run": name,
+            "NLL_oracle": f"{res['nll_oracle']:.3f}",
+            "NLL_gen": f"{res['nll_gen']:.3f}",
+            "gap closed": "" if gap is None or r["kind"] == "mle" else f"{100 * gap:.1f} %",
+            "NLL_gen change": "" if change is None or r["kind"] == "mle" else f"{100 * change:+.1f} %",
+            "minutes": f"{res['seconds'] / 60:.1f}",
+        })
+        for p in r.get("curve", []):
+            out.append({"run": f"  {name} at temperature {p['temperature']:g}",
+                        "NLL_oracle": f"{p['nll_oracle']:.3f}", "NLL_gen": f"{p['nll_gen']:.3f}",
+                        "gap closed": "", "NLL_gen change": "", "minutes": ""})
+    return out
+
+
+def main(argv=None):
+    import json
+
+    from benchmarks.common import machine_info, table
+    from keras_gumbel.apps.common.files import write_json
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.text_gan_quality",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", nargs="+", choices=list(RUNS), metavar="RUN",
+                        help=f"the runs, in order (default: all: {' '.join(RUNS)})")
+    parser.add_argument("--temperatures", nargs="+", type=float, default=list(TEMPERATURES),
+                        help="the MLE curve's sampling temperatures")
+    parser.add_argument("--output", default="benchmarks/text_gan_quality.json")
+    parser.add_argument("--runs-dir", default="runs/text_gan_quality")
+    parser.add_argument("--plot", default="docs/text_gan_quality.png")
+    args = parser.parse_args(argv)
+    for t in args.temperatures:
+        if not t > 0:
+            parser.error(f"--temperatures must be numbers > 0, received {t!r}")
+    results = {"runs": {}}
+    if os.path.exists(args.output):
+        with open(args.output) as f:
+            results = json.load(f)
+    records = results.setdefault("runs", {})
+    for name in args.runs or list(RUNS):
+        if name in records:
+            print(f"{name}: already in {args.output}, skipped", flush=True)
+            continue
+        print(f"{name}: training into {os.path.join(args.runs_dir, name)}", flush=True)
+        records[name] = run_one(name, args.runs_dir, args.temperatures)
+        results["machine"] = machine_info()
+        write_json(args.output, results)
+        res = records[name]["results"]
+        print(f"{name}: NLL_oracle {res['nll_oracle']:.3f}, NLL_gen {res['nll_gen']:.3f}, "
+              f"{res['seconds'] / 60:.1f} min", flush=True)
+    if records:
+        drawn = plot(records, args.plot)
+        print(table(rows(records), ["run", "NLL_oracle", "NLL_gen", "gap closed",
+                                    "NLL_gen change", "minutes"]))
+        print(f"wrote {args.output} and {drawn}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
