@@ -217,6 +217,27 @@ def test_mle_steps_come_first_then_adversarial_steps_reach_the_generator():
     assert all(not np.array_equal(a, b) for a, b in zip(mid, after, strict=True))
 
 
+def test_under_mixed_float16_every_optimizer_scales_its_loss():
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        gan = small_gan(mle_steps=2, mle_weight=1.0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    for optimizer in (gan.mle_optimizer, gan.g_optimizer, gan.d_optimizer):
+        assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    data = tf.data.Dataset.from_tensor_slices(
+        np.random.default_rng(0).integers(0, 20, (64, 5)).astype(np.int32)).repeat().batch(8)
+    before = [w.numpy() for w in gan.generator.weights]
+    history = gan.fit(data, epochs=1, steps_per_epoch=4, verbose=0).history
+    # Two MLE steps, then two adversarial ones, each applied (finite
+    # gradients after unscaling: the optimizers' step counts advance).
+    assert int(gan.mle_optimizer.iterations) == 2
+    assert int(gan.d_optimizer.iterations) == 2 and int(gan.g_optimizer.iterations) == 2
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    after = [w.numpy() for w in gan.generator.weights]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
 def test_the_generator_gradient_is_the_gradient_of_the_adversarial_loss():
     gan = small_gan()
     real = tf.constant(np.random.default_rng(1).integers(0, 20, (4, 5)).astype(np.int32))

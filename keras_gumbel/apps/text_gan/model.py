@@ -198,7 +198,10 @@ class SequenceGAN(keras.Model):
         """Configures training: three optimizers, each its own instance (the
         discriminator's becomes `optimizer`, whose `iterations` count the
         adversarial steps); `jit_compile`, `steps_per_execution`,
-        `run_eagerly` go to `keras.Model.compile`."""
+        `run_eagerly` go to `keras.Model.compile`. Under a
+        `"mixed_float16"` dtype policy each optimizer is wrapped in
+        `keras.optimizers.LossScaleOptimizer` (as `keras.Model.compile` does
+        for its one optimizer) and every step scales its losses."""
         unknown = set(kwargs) - {"jit_compile", "steps_per_execution", "run_eagerly"}
         if unknown:
             raise ValueError("SequenceGAN.compile takes mle_optimizer, g_optimizer, d_optimizer, "
@@ -207,6 +210,9 @@ class SequenceGAN(keras.Model):
         if len({id(o) for o in optimizers}) != 3:
             raise ValueError("mle_optimizer, g_optimizer and d_optimizer must be different "
                              "optimizer instances (each keeps its own slots and step count)")
+        if self.dtype_policy.name == "mixed_float16":
+            optimizers = [o if isinstance(o, keras.optimizers.LossScaleOptimizer)
+                          else keras.optimizers.LossScaleOptimizer(o) for o in optimizers]
         self.mle_optimizer, self.g_optimizer, d_optimizer = optimizers
         super().compile(optimizer=d_optimizer, **kwargs)
         self.d_optimizer = self.optimizer
@@ -244,7 +250,8 @@ class SequenceGAN(keras.Model):
         weights = self.generator.trainable_variables
         with tf.GradientTape() as tape:
             loss = _sequence_cross_entropy(self.generator, real, self.start_token)
-        self.mle_optimizer.apply(tape.gradient(loss, weights), weights)
+            scaled = self.mle_optimizer.scale_loss(loss)
+        self.mle_optimizer.apply(tape.gradient(scaled, weights), weights)
         self.mle_loss_tracker.update_state(loss)
         return tf.constant(True)
 
@@ -253,8 +260,9 @@ class SequenceGAN(keras.Model):
         d_weights = self.discriminator.trainable_variables
         with tf.GradientTape(persistent=True) as tape:
             fake = self.generate(ops.shape(real)[0])
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            # The losses in float32 (the logits are float16 under mixed_float16).
+            real_logits = ops.cast(self.discriminator(real, training=True), "float32")
+            fake_logits = ops.cast(self.discriminator(fake, training=True), "float32")
             d_loss = ops.mean(ops.softplus(fake_logits - real_logits))
             g_loss = ops.mean(ops.softplus(real_logits - fake_logits))
             total = g_loss
@@ -262,8 +270,11 @@ class SequenceGAN(keras.Model):
                 mle = _sequence_cross_entropy(self.generator, real, self.start_token)
                 total = g_loss + self.mle_weight * mle
                 self.mle_loss_tracker.update_state(mle)
-        self.d_optimizer.apply(tape.gradient(d_loss, d_weights), d_weights)
-        self.g_optimizer.apply(tape.gradient(total, g_weights), g_weights)
+            # The identity unless the optimizers scale losses (mixed_float16).
+            d_scaled = self.d_optimizer.scale_loss(d_loss)
+            g_scaled = self.g_optimizer.scale_loss(total)
+        self.d_optimizer.apply(tape.gradient(d_scaled, d_weights), d_weights)
+        self.g_optimizer.apply(tape.gradient(g_scaled, g_weights), g_weights)
         del tape
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
