@@ -74,7 +74,7 @@ def plot(records, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gumbel.apps.common.files import atomic_path
+    from keras_gumbel.apps.common.plots import save_figure
 
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
     entropy = None
@@ -109,8 +109,7 @@ def plot(records, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+    save_figure(fig, path)
     plt.close(fig)
     return path
 

@@ -514,7 +514,7 @@ def plot(runs, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from keras_gumbel.apps.common.files import atomic_path
+    from keras_gumbel.apps.common.plots import save_figure
 
     fig, ax = plt.subplots(figsize=(9, 5.5))
     lows, highs = [], []
@@ -545,8 +545,7 @@ def plot(runs, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
