@@ -534,7 +534,10 @@ def plot(runs, path):
             preset = name.split("-")[0]
             label = (f"--preset {preset}: " if preset in ("best", "fast") else "") + _short(r["config"])
         label += f": {r['test']['hard_loss']:.2f}"
-        ax.plot(points[:, 1], points[:, 2], marker="o", markersize=3, label=label)
+        # 20 distinct colours; the anchors dashed.
+        ax.plot(points[:, 1], points[:, 2], marker="o", markersize=3, label=label,
+                color=plt.cm.tab20(shown.index(name) % 20),
+                linestyle="--" if "anchor-" in name else "-")
         lows.append(points[:, 2].min())
         highs.append(points[:, 2].max())
     if lows:
