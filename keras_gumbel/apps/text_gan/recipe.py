@@ -187,7 +187,9 @@ class TextGANConfig(RunOptions):
 class TextGANResult(RunResult):
     """What `train_text_gan` returns: the `RunResult` (`model`, the trained
     `SequenceGAN`; `config`, `history`, `seconds`: the wall time of `fit`;
-    `files`) and `results`, the record written to `results.json`."""
+    `files`) and `results`, the record written to `results.json`; also
+    `data`, the benchmark it was scored on (`oracle.OracleData`), and
+    `samples`, the scored sequences (`samples.npy`)."""
 
     results: dict
 
@@ -347,7 +349,7 @@ def train_text_gan(config):
     }
     result = TextGANResult(model=gan, config=config, history=history, seconds=train_seconds,
                            results=results)
-    result.oracle, result.samples = data.oracle, samples
+    result.data, result.samples = data, samples
     if config.verbose:
         mle = "" if mle_nll_oracle is None else (
             f" (after MLE: {mle_nll_oracle:.3f} / {mle_nll_gen:.3f}")
@@ -372,7 +374,7 @@ def _write_outputs(result):
         "curves": plot_nll_curves(result.history, config.steps_per_epoch, config.mle_epochs,
                                   result.results["oracle_entropy"], os.path.join(folder, CURVES_FILE)),
         **write_history(result, {"results": result.results}),
-        "oracle": save_model(result.oracle, os.path.join(folder, ORACLE_FILE)),
+        "oracle": save_model(result.data.oracle, os.path.join(folder, ORACLE_FILE)),
         "samples": _save_array(result.samples, os.path.join(folder, SAMPLES_FILE)),
         "generator": save_model(result.model.generator, os.path.join(folder, GENERATOR_FILE)),
     }
