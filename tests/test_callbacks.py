@@ -103,8 +103,8 @@ def test_finds_layers_in_sub_models_and_refuses_models_without_one():
     callback = TemperatureScheduler(1.0)
     callback.set_model(model)
     assert callback.layers == [layer]
-    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    with pytest.raises(ValueError, match="found no sampling layer .*in model 'sequential'"):
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="plain")
+    with pytest.raises(ValueError, match="found no sampling layer .*in model 'plain'"):
         TemperatureScheduler(1.0).set_model(plain)
 
 

@@ -59,9 +59,54 @@ def test_get_accepts_numbers_and_callables():
         (lambda: schedules.Constant("a"), "value must be a finite number > 0"),
         (lambda: schedules.Constant(1.0)(-1), "step must be a finite number >= 0, received step=-1"),
         (lambda: schedules.LinearDecay(1.0, 0.5, 10)(float("nan")), "step must be a finite number >= 0"),
-        (lambda: schedules.get("fast"), "schedule must be a callable step -> float .*received schedule='fast'"),
+        (
+            lambda: schedules.get("fast"),
+            r"^schedule must be a callable step -> float \(e\.g\. keras_gumbel\.schedules\.ExponentialDecay\(\)\), "
+            r"a number or a serialized schedule, received schedule='fast'$",
+        ),
     ],
 )
 def test_bad_arguments_are_refused(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_exponential_decay_defaults_are_the_pytorch_tutorials():
+    # Documented defaults: initial 1.0, rate 3e-5, minimum 0.5, every step.
+    s = schedules.ExponentialDecay()
+    assert s.get_config() == {"initial": 1.0, "rate": 3e-5, "minimum": 0.5, "every": 1}
+    assert s(1) == pytest.approx(math.exp(-3e-5))
+
+
+SCHEDULES = {
+    "ExponentialDecay": (schedules.ExponentialDecay, {"initial": 1.0, "rate": 1e-3, "minimum": 0.5, "every": 2}),
+    "LinearDecay": (schedules.LinearDecay, {"initial": 1.0, "final": 0.5, "steps": 10}),
+    "CosineDecay": (schedules.CosineDecay, {"initial": 1.0, "final": 0.5, "steps": 10}),
+    "Constant": (schedules.Constant, {"value": 0.5}),
+}
+BAD = {"initial": 0.0, "final": -1.0, "minimum": float("nan"), "value": float("inf"), "rate": -1.0, "every": 0, "steps": 1.5}
+
+
+@pytest.mark.parametrize(
+    "name, argument",
+    [(name, arg) for name, (_, kwargs) in SCHEDULES.items() for arg in kwargs],
+)
+def test_every_argument_of_every_schedule_is_checked_by_its_name(name, argument):
+    cls, kwargs = SCHEDULES[name]
+    bad = BAD[argument]
+    with pytest.raises(ValueError, match=rf"^{argument} must be .*, received {argument}={bad!r}$"):
+        cls(**{**kwargs, argument: bad})
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_every_schedule_refuses_a_negative_step_by_its_name(name):
+    cls, kwargs = SCHEDULES[name]
+    with pytest.raises(ValueError, match=r"^step must be a finite number >= 0, received step=-3$"):
+        cls(**kwargs)(-3)
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_repr_shows_the_config(name):
+    cls, kwargs = SCHEDULES[name]
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    assert repr(cls(**kwargs)) == f"{name}({args})"
