@@ -290,17 +290,23 @@ def xla_uniform(shape, seed, dtype, tiny):
     32 random bits: `u = bitcast(0x3F800000 | m) - 1` in [0, 1 - 2^-23].
     """
     if dtype == "float64":
-        return tf.random.stateless_uniform(
+        u = tf.random.stateless_uniform(
             shape, seed=seed, minval=tiny, maxval=1.0, dtype=dtype, alg="threefry"
         )
+        return tf.maximum(u, tiny)
     bits = tf.random.stateless_uniform(
         shape, seed=seed, minval=None, maxval=None, dtype=tf.uint64, alg="threefry"
     )
     mantissa = tf.cast(tf.bitwise.right_shift(bits, tf.constant(41, tf.uint64)), tf.uint32)
     one = tf.constant(0x3F800000, tf.uint32)
     u = tf.bitcast(tf.bitwise.bitwise_or(mantissa, one), tf.float32) - 1.0
-    # As tf.random.stateless_uniform's `u * (maxval - minval) + minval`.
-    return tf.cast(u + tiny, dtype)
+    # The floor is a maximum, not `u + tiny` (tf.random.stateless_uniform's
+    # `u * (maxval - minval) + minval`): XLA reassociates `(b - 1) + tiny`
+    # into `b + (tiny - 1)`, which rounds to `b - 1`, so a zero mantissa
+    # gave u = 0 and log(0) (about one draw in 2^23: NaN gradients for the
+    # conditional-Gumbel estimators within an epoch of the VAE). On the
+    # float32 lattice of multiples of 2^-23 the two floors are equal.
+    return tf.cast(tf.maximum(u, tiny), dtype)
 
 
 def jax_uniform(shape, key, dtype, tiny):
@@ -337,7 +343,8 @@ def jax_uniform(shape, key, dtype, tiny):
         bits = bits[:n]
     mantissa = jax.lax.shift_right_logical(bits.reshape(shape), jnp.uint32(9))
     one = jax.lax.bitcast_convert_type(mantissa | jnp.uint32(0x3F800000), jnp.float32)
-    return (one - 1.0) + jnp.float32(tiny)
+    # A maximum, as in `xla_uniform` (XLA would fold `+ tiny` away).
+    return jnp.maximum(one - 1.0, jnp.float32(tiny))
 
 
 def torch_uniform(shape, seed, dtype, tiny):
@@ -362,4 +369,5 @@ def torch_uniform(shape, seed, dtype, tiny):
     mixed = _mix64(low, high)
     generator = torch.Generator(device=device)
     generator.manual_seed((mixed ^ (mixed >> 32)) & _MASK64)
-    return torch.rand(shape, generator=generator, dtype=torch_dtype, device=device) + tiny
+    u = torch.rand(shape, generator=generator, dtype=torch_dtype, device=device)
+    return torch.clamp_min(u, tiny)  # as `u + tiny` on rand's lattice, and never 0
