@@ -61,8 +61,10 @@ def test_get_accepts_numbers_and_callables():
         (lambda: schedules.LinearDecay(1.0, 0.5, 10)(float("nan")), "step must be a finite number >= 0"),
         (
             lambda: schedules.get("fast"),
-            r"^schedule must be a callable step -> float \(e\.g\. keras_gumbel\.schedules\.ExponentialDecay\(\)\), "
-            r"a number or a serialized schedule, received schedule='fast'$",
+            (
+                r"^schedule must be a callable step -> float \(e\.g\. keras_gumbel\.schedules\.ExponentialDecay\(\)\), "
+                r"a number or a serialized schedule, received schedule='fast'$"
+            ),
         ),
     ],
 )
