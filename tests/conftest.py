@@ -28,6 +28,7 @@ BACKENDS = ("tensorflow", "jax", "torch")
 # RAdam optimizer, the package's import): they run on every backend.
 CORE_TESTS = (
     "test_callbacks.py",
+    "test_checks.py",
     "test_docs.py",  # the docs pages; each names its backends on its first line
     "test_densities.py",
     "test_estimators.py",
