@@ -161,11 +161,11 @@ def test_each_pass_of_the_stream_is_a_permutation_and_a_resumed_stream_continues
 # -- the model -------------------------------------------------------------------
 
 
-def small_gan(mle_steps=0, mle_weight=0.0, seed=1):
+def small_gan(mle_steps=0, mle_weight=0.0, seed=1, **kwargs):
     generator = O.language_model(20, 6, 6, name="generator")
     discriminator = SequenceDiscriminator(20, 6, (2, 3), 4, seed=2)
     gan = SequenceGAN(generator, discriminator, 5, mle_steps=mle_steps, mle_weight=mle_weight,
-                      temperature=0.5, seed=seed)
+                      temperature=0.5, seed=seed, **kwargs)
     gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
     return gan
 
@@ -217,6 +217,78 @@ def test_mle_steps_come_first_then_adversarial_steps_reach_the_generator():
     assert all(not np.array_equal(a, b) for a, b in zip(mid, after, strict=True))
 
 
+def tiny_stream():
+    return tf.data.Dataset.from_tensor_slices(
+        np.random.default_rng(0).integers(0, 20, (64, 5)).astype(np.int32)).repeat().batch(8)
+
+
+def test_with_d_steps_the_generator_moves_on_every_kth_adversarial_step_only():
+    gan = small_gan(mle_steps=2, d_steps=3)
+    weights = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            weights.append([w.numpy() for w in gan.generator.weights])
+
+    gan.fit(tiny_stream(), epochs=1, steps_per_epoch=9, verbose=0, callbacks=[Record()])
+    # 2 MLE steps, then 7 adversarial: the generator at adversarial steps
+    # 0, 3 and 6, the discriminator at all 7.
+    assert int(gan.d_optimizer.iterations) == 7 and int(gan.g_optimizer.iterations) == 3
+    moved = [any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+             for before, after in zip(weights[1:], weights[2:])]
+    assert moved == [True, False, False, True, False, False, True]
+
+
+def test_the_average_generator_follows_the_generator_then_averages_its_updates():
+    momentum = 0.75
+    gan = small_gan(mle_steps=2, ema_momentum=momentum)
+    assert gan.sampling_generator is gan.ema_generator
+    assert not gan.ema_generator.trainable_weights
+    weights = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            weights.append([w.numpy() for w in gan.generator.weights])
+            # Up to the first adversarial update the average is the generator.
+            if batch <= 2:
+                for a, w in zip(gan.ema_generator.weights, weights[-1], strict=True):
+                    np.testing.assert_array_equal(a.numpy(), w)
+
+    gan.fit(tiny_stream(), epochs=1, steps_per_epoch=6, verbose=0, callbacks=[Record()])
+    expected = weights[2]
+    for step in weights[3:]:
+        expected = [momentum * e + (1 - momentum) * w for e, w in zip(expected, step, strict=True)]
+    for a, e, w in zip(gan.ema_generator.weights, expected, weights[-1], strict=True):
+        np.testing.assert_allclose(a.numpy(), e, rtol=1e-5, atol=1e-7)
+        assert not np.allclose(a.numpy(), w)
+    plain = small_gan()
+    assert plain.ema_generator is None and plain.sampling_generator is plain.generator
+
+
+def test_a_hard_estimator_shows_the_discriminator_exact_one_hots_and_still_trains_the_generator():
+    gan = small_gan(estimator="straight_through")
+    real = tf.constant(np.random.default_rng(1).integers(0, 20, (4, 5)).astype(np.int32))
+    weights = gan.generator.trainable_variables
+    with tf.GradientTape() as tape:
+        fake = gan.generate(4)
+        loss = tf.reduce_mean(tf.nn.softplus(gan.discriminator(real) - gan.discriminator(fake)))
+    np.testing.assert_array_equal(np.sort(fake.numpy(), axis=-1)[..., -1], 1.0)
+    np.testing.assert_array_equal(fake.numpy().sum(-1), 1.0)
+    gradients = tape.gradient(loss, weights)
+    assert all(g is not None and np.abs(np.asarray(tf.convert_to_tensor(g))).max() > 0 for g in gradients)
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    (dict(d_steps=0), "d_steps must be an integer >= 1, received d_steps=0"),
+    (dict(ema_momentum=1.0), "ema_momentum must be a number in \\[0, 1\\) \\(0: no average\\), received ema_momentum=1.0"),
+    (dict(ema_momentum=True), "received ema_momentum=True"),
+    (dict(estimator="hard"), "estimator"),
+])
+def test_bad_gan_arguments_are_refused(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        small_gan(**kwargs)
+
+
 def test_under_mixed_float16_every_optimizer_scales_its_loss():
     keras.config.set_dtype_policy("mixed_float16")
     try:
@@ -256,9 +328,24 @@ def test_the_gan_round_trips_through_a_keras_file(tmp_path):
     gan.save(tmp_path / "gan.keras")
     loaded = keras.models.load_model(tmp_path / "gan.keras")
     assert (loaded.mle_steps, loaded.mle_weight, loaded.seed) == (2, 0.5, 7)
+    assert (loaded.d_steps, loaded.ema_momentum, loaded.sampler.estimator) == (1, 0.0, "relaxed")
     np.testing.assert_allclose(loaded(tokens, training=False).numpy(), gan(tokens, training=False).numpy(),
                                rtol=1e-6)
     np.testing.assert_allclose(loaded.generate(3).numpy(), gan.generate(3).numpy(), rtol=1e-6)
+
+
+def test_the_average_generator_and_the_options_round_trip_through_a_keras_file(tmp_path):
+    gan = small_gan(mle_steps=1, d_steps=2, ema_momentum=0.5, estimator="straight_through")
+    gan.fit(tiny_stream(), epochs=1, steps_per_epoch=4, verbose=0)
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.models.load_model(tmp_path / "gan.keras")
+    assert (loaded.d_steps, loaded.ema_momentum, loaded.sampler.estimator) == (2, 0.5, "straight_through")
+    differs = False
+    for a, b, w in zip(loaded.ema_generator.weights, gan.ema_generator.weights, gan.generator.weights,
+                       strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        differs |= not np.array_equal(b.numpy(), w.numpy())
+    assert differs  # the average is not the generator: its own weights were saved
 
 
 # -- the recipe ------------------------------------------------------------------
@@ -275,6 +362,11 @@ def test_the_gan_round_trips_through_a_keras_file(tmp_path):
     (dict(filter_sizes=(2, 9)), "filter_sizes must be widths in \\[1, sequence_length=6\\]"),
     (dict(mle_epochs=0, adversarial_epochs=0), "mle_epochs \\+ adversarial_epochs must be >= 1"),
     (dict(strategy="mirrored"), "runs on one device"),
+    (dict(d_steps=0), "d_steps must be an integer >= 1, received d_steps=0"),
+    (dict(clip_norm=0.0), "clip_norm must be a finite number > 0, received clip_norm=0.0"),
+    (dict(ema_momentum=-0.1), "ema_momentum must be a number in \\[0, 1\\)"),
+    (dict(estimator="sometimes"), "estimator must be one of"),
+    (dict(estimator="reinmax", temperature=0.5), "estimator=.reinmax. needs temperature >= 1 .Liu et al. 2023., received temperature=0.5"),
 ])
 def test_bad_configs_are_refused_naming_the_argument(change, needle):
     with pytest.raises(ValueError, match=needle):

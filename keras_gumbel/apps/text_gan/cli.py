@@ -13,6 +13,7 @@ def text_gan_parser():
     """The argparse parser of `keras-gumbel-train-text-gan`."""
     from keras_gumbel.apps.common.run import STRATEGIES, TEMPERATURE_SCHEDULES
     from keras_gumbel.apps.text_gan.recipe import TextGANConfig
+    from keras_gumbel.ops import ESTIMATORS
 
     d = TextGANConfig()
     parser = cli.ArgumentParser(
@@ -50,6 +51,16 @@ def text_gan_parser():
     add("--mle-learning-rate", type=float, default=d.mle_learning_rate, help="Adam's, pre-training")
     add("--g-learning-rate", type=float, default=d.g_learning_rate, help="generator Adam's, adversarial")
     add("--d-learning-rate", type=float, default=d.d_learning_rate, help="discriminator Adam's")
+    add("--estimator", choices=ESTIMATORS, default=d.estimator,
+        help="Gumbel-softmax gradient estimator: relaxed shows the discriminator relaxed one-hots, "
+             "the others exact one-hots")
+    add("--d-steps", type=int, default=d.d_steps,
+        help="discriminator steps per generator step, adversarial (RelGAN: 5)")
+    add("--clip-norm", type=float, default=d.clip_norm,
+        help="clip each adversarial gradient to this global norm (RelGAN: 5; default: no clipping)")
+    add("--ema-momentum", type=float, default=d.ema_momentum,
+        help="momentum of the moving average of the generator's weights that is scored, saved "
+             "and exported (0: the last iterate)")
     add("--mle-weight", type=float, default=d.mle_weight,
         help="weight of the MLE term in the generator's adversarial loss")
     add("--temperature", type=float, default=d.temperature,

@@ -28,7 +28,20 @@ RelGAN):
 both computed from one batch of generated sequences and applied together
 (simultaneous updates). The MLE term (0 turns it off) keeps the generator's
 likelihood of real data from drifting during adversarial training, the
-drift RelGAN's users report; `NLL_gen` measures it.
+drift RelGAN's users report; `NLL_gen` measures it. With `d_steps = k > 1`
+the generator is updated on every k-th adversarial step only, the
+discriminator on every one (RelGAN: k = 5).
+
+With `ema_momentum = m > 0`, the model also keeps `ema_generator`, the
+exponential moving average of the generator's weights over its adversarial
+updates (`w_ema <- m w_ema + (1 - m) w` after each, equal to the
+generator up to the first; Yazici et al. 2019, "The Unusual Effectiveness of Averaging in
+GAN Training"). The adversarial game makes the generator's weights
+oscillate; their average sits near the middle of the oscillation and
+scores far better than the last iterate (docs/text_gan.md). It is the
+generator that `sampling_generator` returns: the one the recipe scores,
+saves and exports. It is part of the model's weights, so a backup or a
+`.keras` file restores it.
 """
 
 from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
@@ -147,6 +160,15 @@ class SequenceGAN(keras.Model):
         temperature: the Gumbel-softmax temperature at the start (> 0).
         start_token: the token before the first one.
         seed: the seed of the Gumbel noise (the sampler's `SeedGenerator`).
+        estimator: the sampler's gradient estimator (`ops.ESTIMATORS`):
+            `"relaxed"` gives the discriminator the relaxed one-hots; the
+            others (`"straight_through"`, `"reinmax"`, ...) give it the exact
+            one-hots of the hard tokens and backpropagate through their
+            surrogate.
+        d_steps: discriminator steps per generator step in adversarial
+            training (an integer >= 1; RelGAN: 5).
+        ema_momentum: the momentum in [0, 1) of the moving average of the
+            generator's weights (`ema_generator`); 0: no average.
 
     Call arguments:
         inputs: int tokens `[B, T]` or one-hots `[B, T, V]`.
@@ -155,7 +177,9 @@ class SequenceGAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, sequence_length, mle_steps=0, mle_weight=0.0,
-                 temperature=1.0, start_token=START_TOKEN, seed=None, **kwargs):
+                 temperature=1.0, start_token=START_TOKEN, seed=None, estimator="relaxed", d_steps=1,
+                 ema_momentum=0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         for name in ("embedding", "lstm", "logits"):
             try:
@@ -173,8 +197,23 @@ class SequenceGAN(keras.Model):
         self.start_token = check_int(start_token, "start_token", minimum=0)
         self.vocab_size = generator.get_layer("logits").units
         self.sampler = GumbelSoftmax(temperature=temperature, seed=seed, inference="sample",
-                                     name="gumbel_softmax")
+                                     estimator=estimator, name="gumbel_softmax")
         self.seed = seed
+        self.d_steps = check_int(d_steps, "d_steps")
+        if isinstance(ema_momentum, bool) or not isinstance(ema_momentum, (int, float)) or not (
+                0 <= ema_momentum < 1):
+            raise ValueError("ema_momentum must be a number in [0, 1) (0: no average), received "
+                             f"ema_momentum={ema_momentum!r}")
+        self.ema_momentum = float(ema_momentum)
+        self.ema_generator = None
+        if self.ema_momentum:
+            # The same architecture, its own (non-trainable) weights.
+            config = keras.saving.serialize_keras_object(generator)
+            config["config"]["name"] = f"{generator.name}_ema"
+            self.ema_generator = keras.saving.deserialize_keras_object(config)
+            self.ema_generator.trainable = False
+            for average, weight in zip(self.ema_generator.weights, generator.weights):
+                average.assign(weight)
         if not discriminator.built:
             discriminator.build((None, self.sequence_length, self.vocab_size))
         self.mle_loss_tracker = keras.metrics.Mean(name="mle_loss")
@@ -186,6 +225,12 @@ class SequenceGAN(keras.Model):
     def temperature(self):
         """The sampler's temperature variable."""
         return self.sampler.temperature
+
+    @property
+    def sampling_generator(self):
+        """The generator to sample from: `ema_generator` with an
+        `ema_momentum` > 0, else `generator`."""
+        return self.generator if self.ema_generator is None else self.ema_generator
 
     @property
     def metrics(self):
@@ -253,20 +298,40 @@ class SequenceGAN(keras.Model):
             scaled = self.mle_optimizer.scale_loss(loss)
         self.mle_optimizer.apply(tape.gradient(scaled, weights), weights)
         self.mle_loss_tracker.update_state(loss)
+        self._update_average(0.0)
         return tf.constant(True)
 
+    def _update_average(self, momentum):
+        # momentum 0: the average follows the generator (before adversarial
+        # training, it is the generator).
+        if self.ema_generator is None:
+            return
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(momentum * average + (1.0 - momentum) * ops.cast(weight, average.dtype))
+
     def _adversarial_step(self, real):
+        if self.d_steps == 1:
+            return self._gan_step(real, update_generator=True)
+        return tf.cond(self.d_optimizer.iterations % self.d_steps == 0,
+                       lambda: self._gan_step(real, update_generator=True),
+                       lambda: self._gan_step(real, update_generator=False))
+
+    def _gan_step(self, real, update_generator):
         g_weights = self.generator.trainable_variables
         d_weights = self.discriminator.trainable_variables
+        # A discriminator-only step samples outside the tape (no gradient
+        # to the generator is needed).
+        fake = None if update_generator else ops.stop_gradient(self.generate(ops.shape(real)[0]))
         with tf.GradientTape(persistent=True) as tape:
-            fake = self.generate(ops.shape(real)[0])
+            if fake is None:
+                fake = self.generate(ops.shape(real)[0])
             # The losses in float32 (the logits are float16 under mixed_float16).
             real_logits = ops.cast(self.discriminator(real, training=True), "float32")
             fake_logits = ops.cast(self.discriminator(fake, training=True), "float32")
             d_loss = ops.mean(ops.softplus(fake_logits - real_logits))
             g_loss = ops.mean(ops.softplus(real_logits - fake_logits))
             total = g_loss
-            if self.mle_weight:
+            if self.mle_weight and update_generator:
                 mle = _sequence_cross_entropy(self.generator, real, self.start_token)
                 total = g_loss + self.mle_weight * mle
                 self.mle_loss_tracker.update_state(mle)
@@ -274,7 +339,12 @@ class SequenceGAN(keras.Model):
             d_scaled = self.d_optimizer.scale_loss(d_loss)
             g_scaled = self.g_optimizer.scale_loss(total)
         self.d_optimizer.apply(tape.gradient(d_scaled, d_weights), d_weights)
-        self.g_optimizer.apply(tape.gradient(g_scaled, g_weights), g_weights)
+        if update_generator:
+            self.g_optimizer.apply(tape.gradient(g_scaled, g_weights), g_weights)
+            # The first update starts the average from the generator (the
+            # weights the adversarial phase started from, however they came).
+            started = ops.cast(self.g_optimizer.iterations > 1, "float32")
+            self._update_average(started * self.ema_momentum)
         del tape
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
@@ -301,7 +371,9 @@ class SequenceGAN(keras.Model):
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             sequence_length=self.sequence_length, mle_steps=self.mle_steps,
             mle_weight=self.mle_weight, temperature=self.sampler.initial_temperature,
-            start_token=self.start_token, seed=self.seed)
+            start_token=self.start_token, seed=self.seed, estimator=self.sampler.estimator,
+            d_steps=self.d_steps,
+            ema_momentum=self.ema_momentum)
         return config
 
     @classmethod

@@ -65,6 +65,7 @@ from keras_gumbel.apps.text_gan.oracle import (
 )
 from keras_gumbel.apps.text_gan.plots import plot_nll_curves
 from keras_gumbel.callbacks import TemperatureScheduler
+from keras_gumbel.ops import ESTIMATORS, check_reinmax_temperature
 
 __all__ = ["OracleEvaluation", "TextGANConfig", "TextGANResult", "build_gan", "sequence_stream",
            "train_text_gan"]
@@ -94,6 +95,15 @@ class TextGANConfig(RunOptions):
             `sequences // batch_size` steps).
         mle_learning_rate: Adam's, in pre-training.
         g_learning_rate, d_learning_rate: Adam's, in adversarial training.
+        estimator: the Gumbel-softmax gradient estimator (`ops.ESTIMATORS`):
+            `"relaxed"` shows the discriminator relaxed one-hots, the others
+            exact one-hots (`SequenceGAN`).
+        d_steps: discriminator steps per generator step (RelGAN: 5).
+        clip_norm: `None`, or the global norm each adversarial gradient
+            (the generator's, the discriminator's) is clipped to (RelGAN: 5).
+        ema_momentum: the momentum of the moving average of the
+            generator's weights that is scored, saved and exported (0: the
+            last iterate; `SequenceGAN`).
         mle_weight: the weight of the MLE term in the generator's
             adversarial loss (0: the plain GAN loss).
         temperature, final_temperature, schedule: the Gumbel-softmax
@@ -130,6 +140,10 @@ class TextGANConfig(RunOptions):
     mle_learning_rate: float = 1e-2
     g_learning_rate: float = 1e-3
     d_learning_rate: float = 1e-4
+    estimator: str = "relaxed"
+    d_steps: int = 1
+    clip_norm: float | None = None
+    ema_momentum: float = 0.0
     mle_weight: float = 1.0
     temperature: float = 1.0
     final_temperature: float = 0.01
@@ -146,7 +160,7 @@ class TextGANConfig(RunOptions):
         check_int(self.vocab_size, "vocab_size", minimum=2)
         check_int(self.sequence_length, "sequence_length", minimum=2)
         for name in ("sequences", "embedding", "hidden", "d_embedding", "filters", "batch_size",
-                     "eval_every", "eval_sequences", "steps_per_execution"):
+                     "eval_every", "eval_sequences", "steps_per_execution", "d_steps"):
             check_int(getattr(self, name), name)
         check_int(self.mle_epochs, "mle_epochs", minimum=0)
         check_int(self.adversarial_epochs, "adversarial_epochs", minimum=0)
@@ -167,7 +181,17 @@ class TextGANConfig(RunOptions):
                      "final_temperature"):
             check_positive(getattr(self, name), name)
         check_nonnegative(self.mle_weight, "mle_weight")
+        if self.clip_norm is not None:
+            check_positive(self.clip_norm, "clip_norm")
+        if isinstance(self.ema_momentum, bool) or not isinstance(self.ema_momentum, (int, float)) or not (
+                0 <= self.ema_momentum < 1):
+            raise ValueError("ema_momentum must be a number in [0, 1) (0: no average), received "
+                             f"ema_momentum={self.ema_momentum!r}")
         check_choice(self.schedule, "schedule", TEMPERATURE_SCHEDULES)
+        check_choice(self.estimator, "estimator", ESTIMATORS)
+        if self.estimator == "reinmax":
+            for name in ("temperature", "final_temperature"):
+                check_reinmax_temperature(getattr(self, name), name)
         check_bool(self.restart, "restart")
         check_choice(self.jit_compile, "jit_compile", (True, False, "auto"))
         if self.strategy != "default":
@@ -237,7 +261,7 @@ class OracleEvaluation(keras.callbacks.Callback):
             # NaN, not absent: every epoch's logs keep the same keys.
             logs.update(nll_oracle=float("nan"), nll_gen=float("nan"))
             return
-        generator = self.model.generator
+        generator = self.model.sampling_generator
         samples = sample_sequences(generator, self.n, self.held_out.shape[1],
                                    derive_seed(self.seed, f"epoch-{done}"))
         logs["nll_oracle"] = sequence_nll(self.oracle, samples)
@@ -256,10 +280,11 @@ def build_gan(config):
     gan = SequenceGAN(generator, discriminator, config.sequence_length,
                       mle_steps=config.mle_epochs * config.steps_per_epoch,
                       mle_weight=config.mle_weight, temperature=config.temperature,
-                      start_token=START_TOKEN, seed=run_seed(config, "sampler"))
+                      start_token=START_TOKEN, seed=run_seed(config, "sampler"),
+                      estimator=config.estimator, d_steps=config.d_steps, ema_momentum=config.ema_momentum)
     gan.compile(keras.optimizers.Adam(config.mle_learning_rate),
-                keras.optimizers.Adam(config.g_learning_rate),
-                keras.optimizers.Adam(config.d_learning_rate),
+                keras.optimizers.Adam(config.g_learning_rate, global_clipnorm=config.clip_norm),
+                keras.optimizers.Adam(config.d_learning_rate, global_clipnorm=config.clip_norm),
                 jit_compile=config.jit_compile,
                 steps_per_execution=min(config.steps_per_execution, config.steps_per_epoch))
     return gan
@@ -323,10 +348,11 @@ def train_text_gan(config):
         history, train_seconds = timed_fit(gan, stream, config, _callbacks(config, gan, data),
                                            steps_per_epoch=config.steps_per_epoch)
     history = merge_history(resume, history)
-    samples = sample_sequences(gan.generator, config.eval_sequences, config.sequence_length,
+    generator = gan.sampling_generator
+    samples = sample_sequences(generator, config.eval_sequences, config.sequence_length,
                                run_seed(config, "samples"))
     nll_oracle = sequence_nll(data.oracle, samples)
-    nll_gen = sequence_nll(gan.generator, data.held_out)
+    nll_gen = sequence_nll(generator, data.held_out)
     mle_nll_oracle = _at_epoch(history, "nll_oracle", config.mle_epochs)
     mle_nll_gen = _at_epoch(history, "nll_gen", config.mle_epochs)
     gap = None if mle_nll_oracle is None else mle_nll_oracle - data.entropy
@@ -357,7 +383,7 @@ def train_text_gan(config):
         print(f"NLL_oracle {nll_oracle:.3f}, NLL_gen {nll_gen:.3f}{mle}{')' if mle else ''}; "
               f"oracle entropy {data.entropy:.3f}{closed}; {results['seconds']:.1f} s (seed {config.seed})")
     return finish_run(result, _write_outputs, lambda model, path, overwrite: export_generator(
-        model.generator, path, config.sequence_length, overwrite=overwrite))
+        model.sampling_generator, path, config.sequence_length, overwrite=overwrite))
 
 
 def _save_array(array, path):
@@ -376,7 +402,7 @@ def _write_outputs(result):
         **write_history(result, {"results": result.results}),
         "oracle": save_model(result.data.oracle, os.path.join(folder, ORACLE_FILE)),
         "samples": _save_array(result.samples, os.path.join(folder, SAMPLES_FILE)),
-        "generator": save_model(result.model.generator, os.path.join(folder, GENERATOR_FILE)),
+        "generator": save_model(result.model.sampling_generator, os.path.join(folder, GENERATOR_FILE)),
     }
     files["results"] = os.path.join(folder, RESULTS_FILE)
     # Last: results.json says the run finished (the benchmark's marker).
