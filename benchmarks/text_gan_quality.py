@@ -13,8 +13,17 @@ into `--runs-dir/NAME` on the benchmark of oracle seed 0:
   `--temperatures` (`oracle.temperature_curve`: `NLL_oracle` of 10,000
   sequences drawn from `softmax(logits / t)`, `NLL_gen` of the held-out ones
   under that distribution);
+- `mle_long-sS`: MLE alone continued for the adversarial phase's epochs
+  too (`mle_epochs` = the defaults' MLE and adversarial epochs together);
 - `ours-sS`: the command's defaults (MLE, then Gumbel-softmax adversarial
-  training), seed S.
+  training), seed S;
+- `relgan_bB-sS`: RelGAN's recipe (Nie et al. 2019) on the same LSTM
+  generator and CNN discriminator after the same MLE phase: the RSGAN loss
+  alone (`mle_weight` 0), Adam 1e-4 for both networks, batch 64, 5
+  discriminator steps per generator step, gradients clipped to global norm
+  5, the relaxed one-hots, inverse temperature `beta = B^(i/N)`
+  (temperature `B^(-i/N)`: the exponential schedule from 1 to `1/B`; `B`
+  in 1, 100, 1000), for the defaults' adversarial epochs.
 
 Without `--runs`: `mle-s1`, `ours-s1` (seed 1: the untuned seed the docs
 quote), then seeds 0 and 2.
@@ -37,7 +46,19 @@ TEMPERATURES = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
 # NLL_gen may rise over MLE's.
 GOAL_GAP, GOAL_NLL_GEN = 0.8, 0.05
 SEEDS = (1, 0, 2)
-RUNS = {f"{kind}-s{seed}": {"kind": kind, "seed": seed} for seed in SEEDS for kind in ("mle", "ours")}
+BETA_MAX = (1, 100, 1000)
+KINDS = ("mle", "ours", "mle_long", *(f"relgan_b{b}" for b in BETA_MAX))
+RUNS = {f"{kind}-s{seed}": {"kind": kind, "seed": seed} for seed in SEEDS for kind in KINDS}
+
+
+def relgan_settings(beta_max, defaults):
+    """RelGAN's adversarial recipe with inverse temperature up to
+    `beta_max` (see the module's docstring)."""
+    return dict(mle_weight=0.0, g_learning_rate=1e-4, d_learning_rate=1e-4, d_steps=5, clip_norm=5.0,
+                ema_momentum=0.0, estimator="relaxed", temperature=1.0,
+                final_temperature=1.0 / beta_max,
+                schedule="constant" if beta_max == 1 else "exponential",
+                batch_size=defaults.batch_size)
 
 
 def run_config(name, runs_dir):
@@ -45,7 +66,14 @@ def run_config(name, runs_dir):
     from keras_gumbel.recipes.text_gan import TextGANConfig
 
     spec = RUNS[name]
-    extra = {"adversarial_epochs": 0} if spec["kind"] == "mle" else {}
+    kind, defaults = spec["kind"], TextGANConfig()
+    extra = {}
+    if kind == "mle":
+        extra = {"adversarial_epochs": 0}
+    elif kind == "mle_long":
+        extra = {"adversarial_epochs": 0, "mle_epochs": defaults.mle_epochs + defaults.adversarial_epochs}
+    elif kind.startswith("relgan_b"):
+        extra = relgan_settings(int(kind[len("relgan_b"):]), defaults)
     return TextGANConfig(seed=spec["seed"], output_dir=os.path.join(runs_dir, name), verbose=0,
                          **extra)
 
@@ -97,9 +125,12 @@ def plot(records, path):
                             label=f"the goal from MLE seed {r['seed']}: 80 % of the gap, "
                                   "NLL_gen within 5 %")
         else:
-            ax.plot([res["nll_gen"]], [res["nll_oracle"]], marker="*", markersize=12, linestyle="",
-                    label=f"Gumbel-softmax GAN, seed {r['seed']}: {res['nll_oracle']:.3f} / "
-                          f"{res['nll_gen']:.3f}")
+            what, marker = {"ours": ("Gumbel-softmax GAN (ours)", "*"),
+                            "mle_long": ("MLE alone, as long", "s")}.get(
+                r["kind"], (f"RelGAN recipe, beta_max {r['kind'][len('relgan_b'):]}", "^"))
+            ax.plot([res["nll_gen"]], [res["nll_oracle"]], marker=marker,
+                    markersize=12 if marker == "*" else 7, linestyle="",
+                    label=f"{what}, seed {r['seed']}: {res['nll_oracle']:.3f} / {res['nll_gen']:.3f}")
     if entropy is not None:
         ax.axhline(entropy, color="k", linestyle=":", label=f"oracle entropy {entropy:.3f}")
     ax.set_xlabel("NLL_gen (held-out data under the generator; lower: more coverage)")
@@ -123,8 +154,8 @@ def rows(records):
             "run": name,
             "NLL_oracle": f"{res['nll_oracle']:.3f}",
             "NLL_gen": f"{res['nll_gen']:.3f}",
-            "gap closed": "" if gap is None or r["kind"] == "mle" else f"{100 * gap:.1f} %",
-            "NLL_gen change": "" if change is None or r["kind"] == "mle" else f"{100 * change:+.1f} %",
+            "gap closed": "" if gap is None or r["kind"].startswith("mle") else f"{100 * gap:.1f} %",
+            "NLL_gen change": "" if change is None or r["kind"].startswith("mle") else f"{100 * change:+.1f} %",
             "minutes": f"{res['seconds'] / 60:.1f}",
         })
         for p in r.get("curve", []):

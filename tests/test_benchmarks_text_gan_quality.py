@@ -37,3 +37,20 @@ def test_runs_are_recorded_at_once_and_skipped_when_started_again(tmp_path, monk
     out = capsys.readouterr().out
     assert "mle-s1: already in" in out and "ours-s1: already in" in out
     assert "at temperature 0.5" in out
+
+
+def test_the_anchors_configs_are_mle_continued_and_relgans_recipe(tmp_path):
+    defaults = TextGANConfig()
+    long = Q.run_config("mle_long-s2", str(tmp_path))
+    assert (long.seed, long.adversarial_epochs) == (2, 0)
+    assert long.mle_epochs == defaults.mle_epochs + defaults.adversarial_epochs
+    for beta_max in Q.BETA_MAX:
+        relgan = Q.run_config(f"relgan_b{beta_max}-s0", str(tmp_path))
+        assert (relgan.mle_epochs, relgan.adversarial_epochs) == (defaults.mle_epochs, defaults.adversarial_epochs)
+        assert (relgan.g_learning_rate, relgan.d_learning_rate, relgan.d_steps, relgan.clip_norm) == (
+            1e-4, 1e-4, 5, 5.0)
+        assert (relgan.mle_weight, relgan.ema_momentum, relgan.estimator, relgan.batch_size) == (
+            0.0, 0.0, "relaxed", 64)
+        assert relgan.temperature == 1.0 and relgan.final_temperature == 1.0 / beta_max
+        assert relgan.schedule == ("constant" if beta_max == 1 else "exponential")
+    assert set(Q.RUNS) >= {"mle-s0", "ours-s0", "mle_long-s0", "relgan_b100-s1", "relgan_b1000-s2"}
