@@ -149,12 +149,9 @@ def _shape_of(value):
     for anything without a shape)."""
     if isinstance(value, (list, tuple)):
         return (len(value),) + (_shape_of(value[0]) if value else ())
-    shape = getattr(value, "shape", None)
-    if shape is None or isinstance(value, numbers.Number):
-        return ()
     try:
-        return tuple(shape)
-    except (TypeError, ValueError):  # a TensorShape of unknown rank
+        return tuple(getattr(value, "shape", ()))
+    except (TypeError, ValueError):  # a shape of None, a TensorShape of unknown rank
         return ()
 
 
@@ -188,7 +185,7 @@ def check_units(value, name):
     try:
         units = tuple(value)
     except TypeError:
-        units = None
+        units = ()
     if not units or not all(
         isinstance(u, numbers.Integral) and not isinstance(u, bool) and u >= 1 for u in units
     ):
