@@ -435,6 +435,10 @@ def test_an_interrupted_run_resumes_as_the_uninterrupted_one(tmp_path, capsys):
     (["--batch-size", "0"], "batch_size must be an integer >= 1"),
     (["--temperature", "-1"], "temperature must be a finite number > 0"),
     (["--schedule", "sometimes"], "invalid choice: 'sometimes'"),
+    (["--d-steps", "0"], "d_steps must be an integer >= 1"),
+    (["--ema-momentum", "1"], "ema_momentum must be a number in [0, 1)"),
+    (["--clip-norm", "0"], "clip_norm must be a finite number > 0"),
+    (["--estimator", "hard"], "invalid choice: 'hard'"),
 ])
 def test_bad_flags_are_usage_errors(args, needle, tmp_path):
     done = run_command_in_process(train_text_gan_main, "keras-gumbel-train-text-gan",

@@ -36,10 +36,9 @@ With `ema_momentum = m > 0`, the model also keeps `ema_generator`, the
 exponential moving average of the generator's weights over its adversarial
 updates (`w_ema <- m w_ema + (1 - m) w` after each, equal to the
 generator up to the first; Yazici et al. 2019, "The Unusual Effectiveness of Averaging in
-GAN Training"). The adversarial game makes the generator's weights
-oscillate; their average sits near the middle of the oscillation and
-scores far better than the last iterate (docs/text_gan.md). It is the
-generator that `sampling_generator` returns: the one the recipe scores,
+GAN Training"): the adversarial game makes the last iterate oscillate,
+and the average moves more smoothly (measured in docs/text_gan.md). It is
+the generator that `sampling_generator` returns: the one the recipe scores,
 saves and exports. It is part of the model's weights, so a backup or a
 `.keras` file restores it.
 """
