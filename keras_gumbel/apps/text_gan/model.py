@@ -137,6 +137,14 @@ class SequenceDiscriminator(keras.layers.Layer):
         return config
 
 
+def check_ema_momentum(value, name="ema_momentum"):
+    """`value` as a float, if it is a number in [0, 1) (a moving average's
+    momentum; 0: no average)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1) (0: no average), received {name}={value!r}")
+    return float(value)
+
+
 def _sequence_cross_entropy(model, real, start_token):
     logits = ops.cast(model(teacher_inputs(real, start_token), training=True), "float32")
     return ops.mean(keras.losses.sparse_categorical_crossentropy(real, logits, from_logits=True))
@@ -177,8 +185,7 @@ class SequenceGAN(keras.Model):
 
     def __init__(self, generator, discriminator, sequence_length, mle_steps=0, mle_weight=0.0,
                  temperature=1.0, start_token=START_TOKEN, seed=None, estimator="relaxed", d_steps=1,
-                 ema_momentum=0.0,
-                 **kwargs):
+                 ema_momentum=0.0, **kwargs):
         super().__init__(**kwargs)
         for name in ("embedding", "lstm", "logits"):
             try:
@@ -199,11 +206,7 @@ class SequenceGAN(keras.Model):
                                      estimator=estimator, name="gumbel_softmax")
         self.seed = seed
         self.d_steps = check_int(d_steps, "d_steps")
-        if isinstance(ema_momentum, bool) or not isinstance(ema_momentum, (int, float)) or not (
-                0 <= ema_momentum < 1):
-            raise ValueError("ema_momentum must be a number in [0, 1) (0: no average), received "
-                             f"ema_momentum={ema_momentum!r}")
-        self.ema_momentum = float(ema_momentum)
+        self.ema_momentum = check_ema_momentum(ema_momentum)
         self.ema_generator = None
         if self.ema_momentum:
             # The same architecture, its own (non-trainable) weights.
@@ -371,8 +374,7 @@ class SequenceGAN(keras.Model):
             sequence_length=self.sequence_length, mle_steps=self.mle_steps,
             mle_weight=self.mle_weight, temperature=self.sampler.initial_temperature,
             start_token=self.start_token, seed=self.seed, estimator=self.sampler.estimator,
-            d_steps=self.d_steps,
-            ema_momentum=self.ema_momentum)
+            d_steps=self.d_steps, ema_momentum=self.ema_momentum)
         return config
 
     @classmethod

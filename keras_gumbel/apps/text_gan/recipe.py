@@ -55,7 +55,7 @@ from keras_gumbel.apps.common.run import (
 )
 from keras_gumbel.apps.common.seeds import derive_seed
 from keras_gumbel.apps.text_gan.export import export_generator
-from keras_gumbel.apps.text_gan.model import SequenceDiscriminator, SequenceGAN
+from keras_gumbel.apps.text_gan.model import SequenceDiscriminator, SequenceGAN, check_ema_momentum
 from keras_gumbel.apps.text_gan.oracle import (
     START_TOKEN,
     language_model,
@@ -183,10 +183,7 @@ class TextGANConfig(RunOptions):
         check_nonnegative(self.mle_weight, "mle_weight")
         if self.clip_norm is not None:
             check_positive(self.clip_norm, "clip_norm")
-        if isinstance(self.ema_momentum, bool) or not isinstance(self.ema_momentum, (int, float)) or not (
-                0 <= self.ema_momentum < 1):
-            raise ValueError("ema_momentum must be a number in [0, 1) (0: no average), received "
-                             f"ema_momentum={self.ema_momentum!r}")
+        check_ema_momentum(self.ema_momentum)
         check_choice(self.schedule, "schedule", TEMPERATURE_SCHEDULES)
         check_choice(self.estimator, "estimator", ESTIMATORS)
         if self.estimator == "reinmax":
