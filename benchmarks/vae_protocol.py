@@ -296,6 +296,7 @@ def run_one(config, source, quick=False, weights_path=None, verbose=0):
     import keras
 
     from keras_gumbel import TemperatureScheduler, schedules
+    from keras_gumbel.apps.common.files import atomic_path
     from keras_gumbel.data import images_dataset, mnist_arrays
 
     start = time.perf_counter()
@@ -345,13 +346,8 @@ def run_one(config, source, quick=False, weights_path=None, verbose=0):
     # The final point of the curve is the reported figure.
     curve.points.append([config["epochs"], minutes, test_results["hard_loss"]])
     if weights_path is not None:
-        # Keras wants the name to end in ".weights.h5" (atomic_path keeps
-        # only ".h5"): a temporary name beside it, then an atomic rename.
-        folder, base = os.path.split(os.path.abspath(weights_path))
-        os.makedirs(folder, exist_ok=True)
-        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{base}")
-        model.save_weights(tmp)
-        os.replace(tmp, weights_path)
+        with atomic_path(weights_path) as tmp:  # keeps ".weights.h5", as Keras wants
+            model.save_weights(tmp)
     return {
         "config": config,
         "description": describe(config),

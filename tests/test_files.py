@@ -18,6 +18,16 @@ def test_atomic_path_renames_on_success(tmp_path):
     assert oct(target.stat().st_mode & 0o777) == oct(0o644)
 
 
+def test_atomic_path_keeps_every_suffix_of_the_name(tmp_path):
+    for name, suffix in (("run.weights.h5", ".weights.h5"), ("model.keras", ".keras"), ("README", ""),
+                         (".hidden", ""), (".cache.json", ".json")):
+        with atomic_path(tmp_path / name) as tmp:
+            assert os.path.basename(tmp).startswith(".tmp-") and tmp.endswith(suffix)
+            assert os.path.basename(tmp)[len(".tmp-"):] != ""
+            open(tmp, "w").close()
+        assert (tmp_path / name).exists()
+
+
 def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
     target = tmp_path / "history.json"
     target.write_text("old")

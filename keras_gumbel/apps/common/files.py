@@ -16,8 +16,8 @@ def atomic_path(path):
     block succeeds, deletes it if it raises.
 
     The temporary file is in the same folder (created if needed), so the
-    final `os.replace` is atomic, and it keeps the extension of `path`
-    (`model.save` wants `.keras`). Readers see the old file or the new one,
+    final `os.replace` is atomic, and it keeps every suffix of `path`
+    (`model.save` wants `.keras`, `model.save_weights` `.weights.h5`). Readers see the old file or the new one,
     never a partial one.
 
     Example:
@@ -28,7 +28,10 @@ def atomic_path(path):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    suffix = os.path.splitext(path)[1]
+    name = os.path.basename(path)
+    # Every suffix ("x.weights.h5" -> ".weights.h5"); a leading dot is the name's.
+    first = name.find(".", 1)
+    suffix = name[first:] if first > 0 else ""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
     os.close(fd)
     try:
