@@ -18,6 +18,7 @@ __all__ = [
     "check_axis",
     "check_bool",
     "check_choice",
+    "check_fraction",
     "check_int",
     "check_nonnegative",
     "check_optional_int",
@@ -102,6 +103,14 @@ def check_finite(value, name):
     """`value` as a float, if it is a finite real number (not a bool)."""
     if not _is_real(value) or not math.isfinite(value):
         fail(name, "a finite number", value)
+    return float(value)
+
+
+def check_fraction(value, name, allowed="a number in [0, 1)"):
+    """`value` as a `float`, if it is a real number in `[0, 1)` (a rate,
+    a momentum); `allowed` is the message's description of it."""
+    if not _is_real(value) or not 0 <= value < 1:  # also False for NaN
+        fail(name, allowed, value)
     return float(value)
 
 

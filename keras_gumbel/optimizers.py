@@ -7,7 +7,6 @@ code runs inside a compiled train function on every backend.
 """
 
 import math
-import numbers
 
 import keras
 from keras import ops
@@ -24,17 +23,6 @@ RECTIFICATION_THRESHOLD = 5.0
 # like 2 t beta_2^t, so for every beta_2 with rho_inf > 5 in float64 (down to
 # the float next to 2/3) it ends within 100 steps.
 _MAX_SEARCH_STEPS = 10**6
-
-
-def _check_beta(value, name):
-    """`value` as a `float`, if it is a real number in `[0, 1)`."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0 <= value < 1  # also False for NaN
-    ):
-        _checks.fail(name, "a number in [0, 1)", value)
-    return float(value)
 
 
 def _check_learning_rate(value):
@@ -200,8 +188,8 @@ class RAdam(keras.optimizers.Optimizer):
         **kwargs,
     ):
         learning_rate = _check_learning_rate(learning_rate)
-        beta_1 = _check_beta(beta_1, "beta_1")
-        beta_2 = _check_beta(beta_2, "beta_2")
+        beta_1 = _checks.check_fraction(beta_1, "beta_1")
+        beta_2 = _checks.check_fraction(beta_2, "beta_2")
         epsilon = _checks.check_nonnegative(epsilon, "epsilon")
         super().__init__(
             learning_rate=learning_rate,

@@ -220,3 +220,15 @@ def test_check_tensor_range_in_a_graph_is_assertions():
     assert ints(tf.constant([0, 4])).numpy().tolist() == [0, 4]
     with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape("received ids with a value outside [0, 4]")):
         ints(tf.constant([5]))
+
+
+def test_check_fraction_takes_numbers_in_the_half_open_unit_interval():
+    assert c.check_fraction(0, "rate") == 0.0 and type(c.check_fraction(0, "rate")) is float
+    assert c.check_fraction(np.float32(0.5), "rate") == 0.5
+    below_one = math.nextafter(1.0, 0.0)
+    assert c.check_fraction(below_one, "rate") == below_one
+    for value in (1, 1.0, -5e-324, math.nan, math.inf, True, "0.5", None):
+        with refused(f"rate must be a number in [0, 1), received rate={value!r}"):
+            c.check_fraction(value, "rate")
+    with refused("m must be a number in [0, 1) (0: off), received m=2"):
+        c.check_fraction(2, "m", "a number in [0, 1) (0: off)")

@@ -2,14 +2,13 @@
 
 from keras_gumbel.apps.common import backend  # noqa: F401, I001 (first: a clear error without TensorFlow)
 
-import numbers
 import os
 
 import numpy as np
 import tensorflow as tf
 
 from keras_gumbel import ops as gumbel_ops
-from keras_gumbel._checks import check_int, check_seed, fail
+from keras_gumbel._checks import check_fraction, check_int, check_seed
 
 # The toy GAN's stream (Zeldes 2018, "Neural Networks gone wild! They can
 # sample from discrete distributions now!"): numbers 0..4.
@@ -53,9 +52,7 @@ def check_probs(probs, name="probs"):
 def check_label_smoothing(value, name="label_smoothing"):
     """`value` as a float if it is a number in `[0, 1)` (NaN fails both
     comparisons), or a `ValueError`: `number_stream`'s label smoothing."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        fail(name, "a number in [0, 1)", value)
-    return float(value)
+    return check_fraction(value, name)
 
 
 def number_stream(probs=NUMBER_PROBS, batch_size=10, seed=None, label_smoothing=0.0):

@@ -49,7 +49,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gumbel._checks import check_int, check_nonnegative
+from keras_gumbel._checks import check_fraction, check_int, check_nonnegative
 from keras_gumbel.apps.common.compat import step_logs
 from keras_gumbel.apps.text_gan.oracle import START_TOKEN, initial_states, next_token_logits, teacher_inputs
 from keras_gumbel.layers import GumbelSoftmax
@@ -140,9 +140,7 @@ class SequenceDiscriminator(keras.layers.Layer):
 def check_ema_momentum(value, name="ema_momentum"):
     """`value` as a float, if it is a number in [0, 1) (a moving average's
     momentum; 0: no average)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1) (0: no average), received {name}={value!r}")
-    return float(value)
+    return check_fraction(value, name, "a number in [0, 1) (0: no average)")
 
 
 def _sequence_cross_entropy(model, real, start_token):
