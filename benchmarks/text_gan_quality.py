@@ -51,14 +51,13 @@ KINDS = ("mle", "ours", "mle_long", *(f"relgan_b{b}" for b in BETA_MAX))
 RUNS = {f"{kind}-s{seed}": {"kind": kind, "seed": seed} for seed in SEEDS for kind in KINDS}
 
 
-def relgan_settings(beta_max, defaults):
+def relgan_settings(beta_max):
     """RelGAN's adversarial recipe with inverse temperature up to
     `beta_max` (see the module's docstring)."""
     return dict(mle_weight=0.0, g_learning_rate=1e-4, d_learning_rate=1e-4, d_steps=5, clip_norm=5.0,
                 ema_momentum=0.0, estimator="relaxed", temperature=1.0,
                 final_temperature=1.0 / beta_max,
-                schedule="constant" if beta_max == 1 else "exponential",
-                batch_size=defaults.batch_size)
+                schedule="constant" if beta_max == 1 else "exponential", batch_size=64)
 
 
 def run_config(name, runs_dir):
@@ -73,7 +72,7 @@ def run_config(name, runs_dir):
     elif kind == "mle_long":
         extra = {"adversarial_epochs": 0, "mle_epochs": defaults.mle_epochs + defaults.adversarial_epochs}
     elif kind.startswith("relgan_b"):
-        extra = relgan_settings(int(kind[len("relgan_b"):]), defaults)
+        extra = relgan_settings(int(kind[len("relgan_b"):]))
     return TextGANConfig(seed=spec["seed"], output_dir=os.path.join(runs_dir, name), verbose=0,
                          **extra)
 

@@ -42,10 +42,12 @@ def base_config(seed):
     return TextGANConfig(seed=seed, verbose=0)
 
 
-def make_scores(data, shadow, momenta, n, sample_sequences, sequence_nll):
+def make_scores(data, shadow, momenta, n):
     """The callback that scores the generator after every epoch (its last
     iterate and its moving averages at `momenta`)."""
     import keras
+
+    from keras_gumbel.apps.text_gan.oracle import sample_sequences, sequence_nll
 
     class _Scores(keras.callbacks.Callback):
         def __init__(self):
@@ -77,9 +79,10 @@ def make_scores(data, shadow, momenta, n, sample_sequences, sequence_nll):
     return _Scores()
 
 
-def mle_weights(config, data, work_dir):
-    """The MLE phase of `config`, trained once and saved; returns the path
-    and its scores."""
+def mle_weights(config, data, work_dir, n):
+    """The path of the generator's weights after the MLE phase of `config`,
+    trained (and scored on `n` sequences) the first time, then reused."""
+    from keras_gumbel.apps.common.files import atomic_path
     from keras_gumbel.apps.common.run import run_seed
     from keras_gumbel.apps.text_gan.oracle import sample_sequences, sequence_nll
     from keras_gumbel.recipes.text_gan import build_gan, sequence_stream
@@ -90,14 +93,10 @@ def mle_weights(config, data, work_dir):
         gan = build_gan(mle)
         gan.fit(sequence_stream(data.train, mle.batch_size, run_seed(mle, "data")), epochs=mle.mle_epochs,
                 steps_per_epoch=mle.steps_per_epoch, verbose=0, shuffle=False)
-        os.makedirs(work_dir, exist_ok=True)
-        # Keras wants the name to end in ".weights.h5": a temporary name
-        # beside it, then an atomic rename.
-        temporary = os.path.join(work_dir, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-        gan.generator.save_weights(temporary)
-        os.replace(temporary, path)
-        print(f"MLE s{config.seed}: NLL_oracle "
-              f"{sequence_nll(data.oracle, sample_sequences(gan.generator, 5000, 20, 999)):.3f}, "
+        with atomic_path(path) as temporary:
+            gan.generator.save_weights(temporary)
+        samples = sample_sequences(gan.generator, n, config.sequence_length, 999)
+        print(f"MLE s{config.seed}: NLL_oracle {sequence_nll(data.oracle, samples):.3f}, "
               f"NLL_gen {sequence_nll(gan.generator, data.held_out):.3f}", flush=True)
     return path
 
@@ -106,14 +105,13 @@ def run_variant(name, config, data, path, epochs, n):
     import keras
 
     from keras_gumbel.apps.common.run import run_seed
-    from keras_gumbel.apps.text_gan.oracle import sample_sequences, sequence_nll
     from keras_gumbel.recipes.text_gan import build_gan, sequence_stream
 
     variant = dataclasses.replace(config, mle_epochs=0, adversarial_epochs=epochs, **VARIANTS[name])
     gan = build_gan(variant)
     gan.generator.load_weights(path)
     shadow = keras.models.clone_model(gan.generator)
-    scores = make_scores(data, shadow, MOMENTA, n, sample_sequences, sequence_nll)
+    scores = make_scores(data, shadow, MOMENTA, n)
     start = time.perf_counter()
     # The stream's passes after the MLE phase's, as in the command.
     gan.fit(sequence_stream(data.train, variant.batch_size, run_seed(variant, "data"),
@@ -159,7 +157,7 @@ def main(argv=None):
         if data is None:
             data = oracle_data(config.oracle_seed, config.sequences, config.sequence_length,
                                config.vocab_size)
-            path = mle_weights(config, data, args.work_dir)
+            path = mle_weights(config, data, args.work_dir, args.eval_sequences)
         results["runs"][key] = run_variant(name, config, data, path, args.epochs, args.eval_sequences)
         results["machine"] = machine_info()
         write_json(args.output, results)
