@@ -1,7 +1,7 @@
 """Adversarial-phase variants of the sequence GAN from one MLE generator.
 
     python -m benchmarks.text_gan_variants [--variants NAME ...] [--epochs 8]
-        [--seed 0] [--eval-sequences 5000]
+        [--seed 0] [--eval-sequences 5000] [--momenta M ...]
         [--output benchmarks/text_gan_variants.json] [--work-dir runs/text_gan_variants]
 
 A search harness, not the command: the MLE phase (the defaults' epochs) is
@@ -29,6 +29,8 @@ VARIANTS = {
     "defaults": {},
     "g3e-4": {"g_learning_rate": 3e-4},
     "g3e-4-mle3": {"g_learning_rate": 3e-4, "mle_weight": 3.0},
+    "g1.5e-4": {"g_learning_rate": 1.5e-4},
+    "g1e-4": {"g_learning_rate": 1e-4},
     "straight_through": {"estimator": "straight_through"},
     "straight_through-d1e-3": {"estimator": "straight_through", "d_learning_rate": 1e-3},
     "reinmax": {"estimator": "reinmax"},
@@ -52,11 +54,13 @@ def make_scores(data, shadow, momenta, n):
     class _Scores(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.averages, self.rows = None, []
+            self.averages, self.rows = {}, []
 
         def on_train_batch_end(self, batch, logs=None):
+            if not momenta:
+                return
             weights = [w.numpy() for w in self.model.generator.weights]
-            if self.averages is None:
+            if not self.averages:
                 self.averages = {m: [w.copy() for w in weights] for m in momenta}
             for m, average in self.averages.items():
                 for a, w in zip(average, weights, strict=True):
@@ -101,7 +105,7 @@ def mle_weights(config, data, work_dir, n):
     return path
 
 
-def run_variant(name, config, data, path, epochs, n):
+def run_variant(name, config, data, path, epochs, n, momenta=MOMENTA):
     import keras
 
     from keras_gumbel.apps.common.run import run_seed
@@ -111,15 +115,15 @@ def run_variant(name, config, data, path, epochs, n):
     gan = build_gan(variant)
     gan.generator.load_weights(path)
     shadow = keras.models.clone_model(gan.generator)
-    scores = make_scores(data, shadow, MOMENTA, n)
+    scores = make_scores(data, shadow, momenta, n)
     start = time.perf_counter()
     # The stream's passes after the MLE phase's, as in the command.
     gan.fit(sequence_stream(data.train, variant.batch_size, run_seed(variant, "data"),
                             start_epoch=config.mle_epochs),
             epochs=epochs, steps_per_epoch=variant.steps_per_epoch, verbose=0, shuffle=False,
             callbacks=[scores])
-    return {"changes": VARIANTS[name], "seed": config.seed, "epochs": epochs, "rows": scores.rows,
-            "seconds": time.perf_counter() - start}
+    return {"changes": VARIANTS[name], "seed": config.seed, "epochs": epochs, "momenta": list(momenta),
+            "rows": scores.rows, "seconds": time.perf_counter() - start}
 
 
 def main(argv=None):
@@ -135,12 +139,18 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=8, help="adversarial epochs per variant")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-sequences", type=int, default=5000)
+    parser.add_argument("--momenta", type=float, nargs="*", default=list(MOMENTA), metavar="M",
+                        help="the moving averages scored beside the last iterate, each in [0, 1) "
+                             f"(default: {' '.join(map(str, MOMENTA))}; none: only the last iterate)")
     parser.add_argument("--output", default="benchmarks/text_gan_variants.json")
     parser.add_argument("--work-dir", default="runs/text_gan_variants")
     args = parser.parse_args(argv)
     for flag in ("epochs", "eval_sequences"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be >= 1, received {getattr(args, flag)}")
+    for m in args.momenta:
+        if not 0 <= m < 1:
+            parser.error(f"--momenta must each be in [0, 1), received {m}")
     from keras_gumbel.apps.text_gan.oracle import oracle_data
 
     config = base_config(args.seed)
@@ -158,7 +168,8 @@ def main(argv=None):
             data = oracle_data(config.oracle_seed, config.sequences, config.sequence_length,
                                config.vocab_size)
             path = mle_weights(config, data, args.work_dir, args.eval_sequences)
-        results["runs"][key] = run_variant(name, config, data, path, args.epochs, args.eval_sequences)
+        results["runs"][key] = run_variant(name, config, data, path, args.epochs, args.eval_sequences,
+                                           args.momenta)
         results["machine"] = machine_info()
         write_json(args.output, results)
     return results

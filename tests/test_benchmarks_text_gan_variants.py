@@ -38,6 +38,17 @@ def test_variants_start_from_one_mle_phase_and_are_recorded_at_once(tmp_path, mo
     assert capsys.readouterr().out.count("already in") == 2
 
 
-def test_bad_flags_are_refused():
+@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--momenta", "1.0"], ["--momenta", "-0.1"]])
+def test_bad_flags_are_refused(argv, capsys):
     with pytest.raises(SystemExit):
-        V.main(["--epochs", "0"])
+        V.main(argv)
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_no_momenta_scores_the_last_iterate_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(V, "base_config", lambda seed: TextGANConfig(**TINY, seed=seed))
+    output = tmp_path / "variants.json"
+    V.main(["--variants", "g1e-4", "--epochs", "1", "--eval-sequences", "50", "--momenta",
+            "--output", str(output), "--work-dir", str(tmp_path / "work")])
+    run = json.loads(output.read_text())["runs"]["g1e-4-s0"]
+    assert run["momenta"] == [] and sorted(run["rows"][0]) == ["d_loss", "epoch", "g_loss", "last"]
