@@ -278,7 +278,56 @@ def test_a_hard_estimator_shows_the_discriminator_exact_one_hots_and_still_train
     assert all(g is not None and np.abs(np.asarray(tf.convert_to_tensor(g))).max() > 0 for g in gradients)
 
 
+@pytest.mark.parametrize("tokens", [0, 2])
+def test_conditional_relaxation_is_the_relaxed_sample_given_its_hard_token(tokens):
+    # The relaxed samples softmax((log p + g) / tau) whose argmax is the
+    # token, drawn directly, against the conditional draws: the same mean
+    # in every category within 5 standard errors of the two estimates.
+    logits, tau, n = np.array([1.0, 0.0, -1.0, 0.5], np.float32), 0.7, 60_000
+    g = -np.log(-np.log(np.random.default_rng(tokens).uniform(size=(4 * n, 4))))
+    z = log_softmax(logits) + g
+    y = np.exp((z - z.max(-1, keepdims=True)) / tau)
+    direct = (y / y.sum(-1, keepdims=True))[z.argmax(-1) == tokens][:n]
+    drawn = M.conditional_relaxation(np.tile(logits, (len(direct), 1)), np.full(len(direct), tokens),
+                                     tau, seed=5).numpy()
+    assert drawn.dtype == np.float32 and drawn.shape == direct.shape
+    np.testing.assert_array_equal(drawn.argmax(-1), tokens)
+    np.testing.assert_allclose(drawn.sum(-1), 1.0, rtol=1e-5)
+    se = np.sqrt(direct.var(0) / len(direct) + drawn.var(0) / len(drawn))
+    assert np.all(np.abs(drawn.mean(0) - direct.mean(0)) < 5 * se), (drawn.mean(0), direct.mean(0), se)
+    # Its spread too: a one-hot (or any deterministic point) would fail here.
+    np.testing.assert_allclose(drawn.std(0), direct.std(0), rtol=0.05)
+
+
+def test_conditional_relaxation_keeps_improbable_tokens_finite_and_follows_its_seed():
+    logits = np.array([[0.0, -80.0, -np.inf, 5.0]] * 3, np.float32)
+    drawn = M.conditional_relaxation(logits, np.array([1, 3, 0]), 0.5, seed=1).numpy()
+    assert np.isfinite(drawn).all()
+    np.testing.assert_array_equal(drawn.argmax(-1), [1, 3, 0])
+    np.testing.assert_array_equal(drawn[:, 2], 0.0)  # probability 0: never a share
+    again = M.conditional_relaxation(logits, np.array([1, 3, 0]), 0.5, seed=1).numpy()
+    np.testing.assert_array_equal(drawn, again)
+
+
+def test_with_conditional_real_inputs_the_discriminator_sees_soft_reals_and_the_gan_trains():
+    gan = small_gan(real_input="conditional", mle_steps=1)
+    real = tf.constant(np.random.default_rng(1).integers(0, 20, (4, 5)).astype(np.int32))
+    shown = gan._real_input(real).numpy()
+    assert shown.shape == (4, 5, 20)
+    np.testing.assert_array_equal(shown.argmax(-1), real.numpy())
+    assert shown.max(-1).mean() < 0.95  # relaxed, not one-hot, at the temperature 0.5
+    before = [w.numpy() for w in gan.discriminator.weights]
+    gan.fit(tiny_stream(), epochs=1, steps_per_epoch=3, verbose=0)
+    assert int(gan.d_optimizer.iterations) == 2
+    after = [w.numpy() for w in gan.discriminator.weights]
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert small_gan()._real_input(real) is real  # the default: the tokens themselves
+
+
 @pytest.mark.parametrize("kwargs, needle", [
+    (dict(real_input="soft"), "real_input must be one of \\('onehot', 'conditional'\\), received real_input='soft'"),
+    (dict(real_input="conditional", estimator="straight_through"),
+     "real_input='conditional' needs estimator='relaxed'"),
     (dict(d_steps=0), "d_steps must be an integer >= 1, received d_steps=0"),
     (dict(ema_momentum=1.0), "ema_momentum must be a number in \\[0, 1\\) \\(0: no average\\), received ema_momentum=1.0"),
     (dict(ema_momentum=True), "received ema_momentum=True"),
@@ -340,6 +389,9 @@ def test_the_average_generator_and_the_options_round_trip_through_a_keras_file(t
     gan.save(tmp_path / "gan.keras")
     loaded = keras.models.load_model(tmp_path / "gan.keras")
     assert (loaded.d_steps, loaded.ema_momentum, loaded.sampler.estimator) == (2, 0.5, "straight_through")
+    assert loaded.real_input == "onehot"
+    small_gan(real_input="conditional").save(tmp_path / "conditional.keras")
+    assert keras.models.load_model(tmp_path / "conditional.keras").real_input == "conditional"
     differs = False
     for a, b, w in zip(loaded.ema_generator.weights, gan.ema_generator.weights, gan.generator.weights,
                        strict=True):
@@ -366,6 +418,7 @@ def test_the_average_generator_and_the_options_round_trip_through_a_keras_file(t
     (dict(clip_norm=0.0), "clip_norm must be a finite number > 0, received clip_norm=0.0"),
     (dict(ema_momentum=-0.1), "ema_momentum must be a number in \\[0, 1\\)"),
     (dict(estimator="sometimes"), "estimator must be one of"),
+    (dict(real_input="conditional", estimator="reinmax"), "real_input='conditional' needs estimator='relaxed'"),
     (dict(estimator="reinmax", temperature=0.5), "estimator=.reinmax. needs temperature >= 1 .Liu et al. 2023., received temperature=0.5"),
 ])
 def test_bad_configs_are_refused_naming_the_argument(change, needle):
@@ -439,6 +492,9 @@ def test_an_interrupted_run_resumes_as_the_uninterrupted_one(tmp_path, capsys):
     (["--ema-momentum", "1"], "ema_momentum must be a number in [0, 1)"),
     (["--clip-norm", "0"], "clip_norm must be a finite number > 0"),
     (["--estimator", "hard"], "invalid choice: 'hard'"),
+    (["--real-input", "soft"], "invalid choice: 'soft'"),
+    (["--real-input", "conditional", "--estimator", "straight_through"],
+     "real_input='conditional' needs estimator='relaxed'"),
 ])
 def test_bad_flags_are_usage_errors(args, needle, tmp_path):
     done = run_command_in_process(train_text_gan_main, "keras-gumbel-train-text-gan",

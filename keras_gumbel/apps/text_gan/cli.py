@@ -12,6 +12,7 @@ PROG = "keras-gumbel-train-text-gan"
 def text_gan_parser():
     """The argparse parser of `keras-gumbel-train-text-gan`."""
     from keras_gumbel.apps.common.run import STRATEGIES, TEMPERATURE_SCHEDULES
+    from keras_gumbel.apps.text_gan.model import REAL_INPUTS
     from keras_gumbel.apps.text_gan.recipe import TextGANConfig
     from keras_gumbel.ops import ESTIMATORS
 
@@ -61,6 +62,9 @@ def text_gan_parser():
     add("--ema-momentum", type=float, default=d.ema_momentum,
         help="momentum of the moving average of the generator's weights that is scored, saved "
              "and exported (0: the last iterate)")
+    add("--real-input", choices=REAL_INPUTS, default=d.real_input,
+        help="what the discriminator sees of real sequences (relaxed estimator): onehot, or "
+             "conditional (relaxed one-hots drawn given the real tokens, as soft as the generated)")
     add("--mle-weight", type=float, default=d.mle_weight,
         help="weight of the MLE term in the generator's adversarial loss")
     add("--temperature", type=float, default=d.temperature,

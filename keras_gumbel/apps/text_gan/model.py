@@ -49,12 +49,16 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_gumbel._checks import check_fraction, check_int, check_nonnegative
+from keras_gumbel import _random
+from keras_gumbel._checks import check_choice, check_fraction, check_int, check_nonnegative
 from keras_gumbel.apps.common.compat import step_logs
 from keras_gumbel.apps.text_gan.oracle import START_TOKEN, initial_states, next_token_logits, teacher_inputs
 from keras_gumbel.layers import GumbelSoftmax
 
-__all__ = ["SequenceDiscriminator", "SequenceGAN"]
+__all__ = ["REAL_INPUTS", "SequenceDiscriminator", "SequenceGAN", "conditional_relaxation"]
+
+# What the discriminator sees of a real sequence (`SequenceGAN`'s `real_input`).
+REAL_INPUTS = ("onehot", "conditional")
 
 
 @keras.saving.register_keras_serializable(package="keras_gumbel")
@@ -137,6 +141,47 @@ class SequenceDiscriminator(keras.layers.Layer):
         return config
 
 
+def conditional_relaxation(logits, tokens, temperature, seed):
+    """Relaxed one-hots of given tokens: `softmax(z / temperature)`, with
+    `z = log_softmax(logits) + g` Gumbel-perturbed log-probabilities drawn
+    conditionally on `argmax(z) = tokens` (REBAR, Tucker et al. 2017,
+    appendix: `z_b = -log(-log v_b)` for the token `b` and
+    `z_i = -log(-log(v_i) / p_i - log v_b)` for the others, `v` uniform).
+
+    Where `tokens` are draws from `softmax(logits)` this is exactly the
+    distribution of the Gumbel-softmax sample whose hard token they are, so
+    a discriminator shown relaxed fakes and conditionally relaxed reals
+    cannot tell them apart by how soft they are, only by which tokens they
+    hold.
+
+    Args:
+        logits: float `[..., V]`.
+        tokens: int `[...]`, each in `[0, V)`.
+        temperature: a number or scalar tensor > 0.
+        seed: an int or `keras.random.SeedGenerator` (the noise's).
+
+    Returns: float32 `[..., V]` (rows on the simplex, argmax = `tokens`).
+    """
+    log_p = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    log_u = ops.log(_random.uniform(ops.shape(log_p), seed, "float32"))
+    onehot = ops.one_hot(ops.cast(tokens, "int32"), ops.shape(log_p)[-1], dtype="float32")
+    # log(-log v_b) of the token's own uniform, and log(-log v_i) - log p_i
+    # for every category, so the others' z in log space (no overflow of 1 / p).
+    log_top = ops.log(-ops.sum(log_u * onehot, axis=-1, keepdims=True))
+    z = ops.where(onehot > 0, -log_top, -ops.logaddexp(ops.log(-log_u) - log_p, log_top))
+    return ops.softmax(z / ops.cast(temperature, "float32"), axis=-1)
+
+
+def check_real_input(value, estimator="relaxed", name="real_input"):
+    """`value` if one of `REAL_INPUTS` that `estimator` can use (the hard
+    estimators show the discriminator exact one-hots of both kinds)."""
+    check_choice(value, name, REAL_INPUTS)
+    if value != "onehot" and estimator != "relaxed":
+        raise ValueError(f"{name}={value!r} needs estimator='relaxed' (the hard estimators show the "
+                         f"discriminator exact one-hots), received estimator={estimator!r}")
+    return value
+
+
 def check_ema_momentum(value, name="ema_momentum"):
     """`value` as a float, if it is a number in [0, 1) (a moving average's
     momentum; 0: no average)."""
@@ -174,6 +219,13 @@ class SequenceGAN(keras.Model):
             training (an integer >= 1; RelGAN: 5).
         ema_momentum: the momentum in [0, 1) of the moving average of the
             generator's weights (`ema_generator`); 0: no average.
+        real_input: what the discriminator sees of a real sequence under
+            the `"relaxed"` estimator: `"onehot"`, its exact one-hots, or
+            `"conditional"`, relaxed one-hots at the sampler's temperature
+            drawn by `conditional_relaxation` from the generator's
+            teacher-forced logits given the real tokens (the sampler's noise
+            stream; no gradient to the generator through them), so that
+            real and generated inputs are equally soft.
 
     Call arguments:
         inputs: int tokens `[B, T]` or one-hots `[B, T, V]`.
@@ -183,7 +235,7 @@ class SequenceGAN(keras.Model):
 
     def __init__(self, generator, discriminator, sequence_length, mle_steps=0, mle_weight=0.0,
                  temperature=1.0, start_token=START_TOKEN, seed=None, estimator="relaxed", d_steps=1,
-                 ema_momentum=0.0, **kwargs):
+                 ema_momentum=0.0, real_input="onehot", **kwargs):
         super().__init__(**kwargs)
         for name in ("embedding", "lstm", "logits"):
             try:
@@ -205,6 +257,7 @@ class SequenceGAN(keras.Model):
         self.seed = seed
         self.d_steps = check_int(d_steps, "d_steps")
         self.ema_momentum = check_ema_momentum(ema_momentum)
+        self.real_input = check_real_input(real_input, estimator)
         self.ema_generator = None
         if self.ema_momentum:
             # The same architecture, its own (non-trainable) weights.
@@ -326,7 +379,7 @@ class SequenceGAN(keras.Model):
             if fake is None:
                 fake = self.generate(ops.shape(real)[0])
             # The losses in float32 (the logits are float16 under mixed_float16).
-            real_logits = ops.cast(self.discriminator(real, training=True), "float32")
+            real_logits = ops.cast(self.discriminator(self._real_input(real), training=True), "float32")
             fake_logits = ops.cast(self.discriminator(fake, training=True), "float32")
             d_loss = ops.mean(ops.softplus(fake_logits - real_logits))
             g_loss = ops.mean(ops.softplus(real_logits - fake_logits))
@@ -350,6 +403,13 @@ class SequenceGAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         return tf.constant(True)
 
+    def _real_input(self, real):
+        if self.real_input == "onehot":
+            return real
+        logits = self.generator(teacher_inputs(real, self.start_token), training=False)
+        return ops.stop_gradient(conditional_relaxation(
+            logits, real, self.sampler.temperature, self.sampler.seed_generator))
+
     def train_step(self, data):
         real = ops.cast(data[0] if isinstance(data, (tuple, list)) else data, "int32")
         if self.mle_steps:
@@ -372,7 +432,7 @@ class SequenceGAN(keras.Model):
             sequence_length=self.sequence_length, mle_steps=self.mle_steps,
             mle_weight=self.mle_weight, temperature=self.sampler.initial_temperature,
             start_token=self.start_token, seed=self.seed, estimator=self.sampler.estimator,
-            d_steps=self.d_steps, ema_momentum=self.ema_momentum)
+            d_steps=self.d_steps, ema_momentum=self.ema_momentum, real_input=self.real_input)
         return config
 
     @classmethod

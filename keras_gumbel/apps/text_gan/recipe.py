@@ -55,7 +55,8 @@ from keras_gumbel.apps.common.run import (
 )
 from keras_gumbel.apps.common.seeds import derive_seed
 from keras_gumbel.apps.text_gan.export import export_generator
-from keras_gumbel.apps.text_gan.model import SequenceDiscriminator, SequenceGAN, check_ema_momentum
+from keras_gumbel.apps.text_gan.model import (SequenceDiscriminator, SequenceGAN,
+                                              check_ema_momentum, check_real_input)
 from keras_gumbel.apps.text_gan.oracle import (
     START_TOKEN,
     language_model,
@@ -104,6 +105,10 @@ class TextGANConfig(RunOptions):
         ema_momentum: the momentum of the moving average of the
             generator's weights that is scored, saved and exported (0: the
             last iterate; `SequenceGAN`).
+        real_input: what the discriminator sees of real sequences under the
+            relaxed estimator (`REAL_INPUTS`): `"onehot"`, or
+            `"conditional"`, relaxed one-hots as soft as the generated ones
+            (`SequenceGAN`).
         mle_weight: the weight of the MLE term in the generator's
             adversarial loss (0: the plain GAN loss).
         temperature, final_temperature, schedule: the Gumbel-softmax
@@ -144,6 +149,7 @@ class TextGANConfig(RunOptions):
     d_steps: int = 1
     clip_norm: float | None = None
     ema_momentum: float = 0.0
+    real_input: str = "onehot"
     mle_weight: float = 1.0
     temperature: float = 1.0
     final_temperature: float = 0.01
@@ -186,6 +192,7 @@ class TextGANConfig(RunOptions):
         check_ema_momentum(self.ema_momentum)
         check_choice(self.schedule, "schedule", TEMPERATURE_SCHEDULES)
         check_choice(self.estimator, "estimator", ESTIMATORS)
+        check_real_input(self.real_input, self.estimator)
         if self.estimator == "reinmax":
             for name in ("temperature", "final_temperature"):
                 check_reinmax_temperature(getattr(self, name), name)
@@ -278,7 +285,8 @@ def build_gan(config):
                       mle_steps=config.mle_epochs * config.steps_per_epoch,
                       mle_weight=config.mle_weight, temperature=config.temperature,
                       start_token=START_TOKEN, seed=run_seed(config, "sampler"),
-                      estimator=config.estimator, d_steps=config.d_steps, ema_momentum=config.ema_momentum)
+                      estimator=config.estimator, d_steps=config.d_steps, ema_momentum=config.ema_momentum,
+                      real_input=config.real_input)
     gan.compile(keras.optimizers.Adam(config.mle_learning_rate),
                 keras.optimizers.Adam(config.g_learning_rate, global_clipnorm=config.clip_norm),
                 keras.optimizers.Adam(config.d_learning_rate, global_clipnorm=config.clip_norm),
