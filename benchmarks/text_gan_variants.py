@@ -32,7 +32,7 @@ VARIANTS = {
     "g1.5e-4": {"g_learning_rate": 1.5e-4},
     "g1e-4": {"g_learning_rate": 1e-4},
     "conditional": {"real_input": "conditional"},
-    "g3e-4-conditional": {"g_learning_rate": 3e-4, "real_input": "conditional"},
+    "conditional-d1e-3": {"real_input": "conditional", "d_learning_rate": 1e-3},
     "straight_through": {"estimator": "straight_through"},
     "straight_through-d1e-3": {"estimator": "straight_through", "d_learning_rate": 1e-3},
     "reinmax": {"estimator": "reinmax"},
