@@ -379,3 +379,86 @@ def test_a_schedule_value_below_the_temperature_floor_is_refused():
     with pytest.raises(ValueError, match=match):
         model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
     assert float(layer.temperature.numpy()) == 0.25
+
+
+def test_each_refusal_says_what_is_wrong_in_full():
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="plain")
+    with pytest.raises(ValueError) as info:
+        TemperatureScheduler(1.0).set_model(plain)
+    assert str(info.value) == (
+        "TemperatureScheduler found no sampling layer (keras_gumbel.GumbelSoftmax, RelaxedBernoulli "
+        "or a subclass) in model 'plain'; pass layers=[...] explicitly")
+    inputs = keras.Input((4,))
+    layer = GumbelSoftmax(trainable_temperature=True, name="free")
+    with pytest.raises(ValueError) as info:
+        TemperatureScheduler(1.0).set_model(keras.Model(inputs, layer(inputs)))
+    assert str(info.value) == ("TemperatureScheduler cannot anneal a trainable temperature "
+                               "(layers ['free'] have trainable_temperature=True)")
+    with pytest.raises(ValueError) as info:
+        TemperatureScheduler(1.0, layers=[keras.layers.Dense(2)])
+    assert "variable (GumbelSoftmax and RelaxedBernoulli do)" in str(info.value)
+
+
+def test_update_batch_on_an_uncompiled_model_says_to_compile_it():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, GumbelSoftmax(seed=0)(inputs))
+    callback = TemperatureScheduler(1.0)
+    callback.set_model(model)
+    with pytest.raises(ValueError) as info:
+        callback.on_train_begin()
+        callback.on_epoch_begin(0)
+        callback.on_train_batch_begin(0)
+    assert str(info.value) == ("TemperatureScheduler(update='batch') reads the global step from "
+                               "model.optimizer.iterations; compile the model with an optimizer first")
+
+
+def test_a_refused_value_names_the_reinmax_layers_only_for_reinmax():
+    model, _ = build()
+    with pytest.raises(ValueError) as info:
+        model.fit(X, Y, batch_size=8, epochs=1, verbose=0, callbacks=[TemperatureScheduler(lambda s: -1.0)])
+    assert str(info.value) == ("TemperatureScheduler: schedule(step=0) must be a finite number > 0, "
+                               "received schedule(step=0)=-1.0")
+
+
+def test_verbose_prints_each_epochs_temperature(capsys):
+    model, _ = build()
+    model.fit(X, Y, batch_size=8, epochs=2, verbose=0,
+              callbacks=[TemperatureScheduler(lambda e: 0.5 * (e + 1), update="epoch", verbose=1)])
+    out = capsys.readouterr().out
+    assert "\nEpoch 1: TemperatureScheduler set temperature to 0.5.\n" in out
+    assert "\nEpoch 2: TemperatureScheduler set temperature to 1.\n" in out
+
+
+def test_every_batch_logs_the_temperature_it_trained_at():
+    model, _ = build()
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(logs["temperature"])
+
+    model.fit(X, Y, batch_size=8, epochs=1, verbose=0,
+              callbacks=[TemperatureScheduler(lambda step: 1.0 + step), Probe()])
+    assert seen == [1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize("update", ["epoch", "batch"])
+def test_each_epoch_sets_its_temperature_even_if_it_did_not_change(update):
+    # A temperature moved between epochs (here by another callback) is set
+    # again at the next epoch's start, though the schedule's value is the same.
+    model, layer = build()
+    temperatures = []
+
+    class Meddle(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            layer.temperature.assign(3.0)
+
+    class Starts(keras.callbacks.Callback):
+        # After the scheduler's epoch start (variables are readable between
+        # epochs on every backend).
+        def on_epoch_begin(self, epoch, logs=None):
+            temperatures.append(float(keras.ops.convert_to_numpy(layer.temperature)))
+
+    model.fit(X, Y, batch_size=8, epochs=3, verbose=0,
+              callbacks=[TemperatureScheduler(0.5, update=update), Meddle(), Starts()])
+    assert temperatures == [0.5, 0.5, 0.5]
