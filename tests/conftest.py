@@ -38,6 +38,7 @@ CORE_TESTS = (
     "test_optimizers.py",
     "test_package.py",
     "test_properties.py",
+    "test_random.py",
     "test_schedules.py",
     "test_subsets.py",
 )

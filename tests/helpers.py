@@ -134,6 +134,22 @@ def numpy(x):
     return keras.ops.convert_to_numpy(x)
 
 
+def compiled(fn):
+    """`fn` as a compiled (XLA) function of this backend; eager on PyTorch."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, jit_compile=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
 def normal(shape, seed, dtype="float32"):
     """Standard normal test data of `shape`, the same on every backend."""
     return tensor(np.random.default_rng(seed).normal(size=shape), dtype)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from helpers import (
     assert_frequencies,
+    compiled,
     dtype_of,
     ks_statistic,
     ks_two_sample_bound,
@@ -467,20 +468,6 @@ def test_a_traced_temperature_with_a_shape_is_refused_when_traced():
         traced(tf.constant([0.5, 1.0, 2.0]))
 
 
-def _compiled(fn):
-    """`fn` as a compiled (XLA) function of this backend; eager on PyTorch."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, jit_compile=True)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
-
-
 def test_compiled_uniform_noise_is_floored_at_tiny_never_zero():
     # The uniform's floor was `u + tiny`, which XLA reassociates away: a
     # zero mantissa (one draw in 2^23; 2^24 on PyTorch) gave u = 0, so
@@ -491,7 +478,7 @@ def test_compiled_uniform_noise_is_floored_at_tiny_never_zero():
     from keras_gumbel import _random
 
     tiny = np.finfo(np.float32).tiny
-    draw = _compiled(lambda seed: _random.uniform((1 << 20,), seed, "float32"))
+    draw = compiled(lambda seed: _random.uniform((1 << 20,), seed, "float32"))
     floor_hits = 0
     for s in range(48):
         u = numpy(draw(_random.stateless_seed(s)))
@@ -513,11 +500,11 @@ def _compiled_gradient(loss):
                 y = loss(x, seed)
             return tape.gradient(y, x)
 
-        return _compiled(gradient)
+        return compiled(gradient)
     if backend == "jax":
         import jax
 
-        return _compiled(jax.grad(loss))
+        return compiled(jax.grad(loss))
     return lambda x, seed: value_and_grad(lambda t: loss(t, seed), x)[1][0]
 
 
