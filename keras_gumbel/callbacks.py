@@ -166,10 +166,6 @@ class TemperatureScheduler(keras.callbacks.Callback):
                 variable.assign(value)
             self._value = value
 
-    def on_train_begin(self, logs=None):
-        # Nothing carries over from an earlier fit: the first epoch assigns.
-        self._value = None
-
     def on_epoch_begin(self, epoch, logs=None):
         if self.update == "epoch":
             self._set(epoch, force=True)

@@ -394,9 +394,21 @@ def test_each_refusal_says_what_is_wrong_in_full():
         TemperatureScheduler(1.0).set_model(keras.Model(inputs, layer(inputs)))
     assert str(info.value) == ("TemperatureScheduler cannot anneal a trainable temperature "
                                "(layers ['free'] have trainable_temperature=True)")
+    dense = keras.layers.Dense(2, name="d")
     with pytest.raises(ValueError) as info:
-        TemperatureScheduler(1.0, layers=[keras.layers.Dense(2)])
-    assert "variable (GumbelSoftmax and RelaxedBernoulli do)" in str(info.value)
+        TemperatureScheduler(1.0, layers=[dense])
+    assert str(info.value) == (
+        "layers must be None or a non-empty list of layers that hold a `temperature` variable "
+        f"(GumbelSoftmax and RelaxedBernoulli do), received layers={[dense]!r}")
+
+
+def test_a_new_scheduler_is_silent_and_holds_no_layers_until_set_model(capsys):
+    callback = TemperatureScheduler(1.0)
+    assert callback.verbose == 0 and callback.layers == [] and callback.temperatures == []
+    model, _ = build()
+    model.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=[callback])
+    assert capsys.readouterr().out == ""
+    assert len(callback.layers) == 1 and len(callback.temperatures) == 1
 
 
 def test_update_batch_on_an_uncompiled_model_says_to_compile_it():
@@ -462,3 +474,17 @@ def test_each_epoch_sets_its_temperature_even_if_it_did_not_change(update):
     model.fit(X, Y, batch_size=8, epochs=3, verbose=0,
               callbacks=[TemperatureScheduler(0.5, update=update), Meddle(), Starts()])
     assert temperatures == [0.5, 0.5, 0.5]
+
+
+def test_explicit_layers_are_the_only_ones_annealed():
+    inputs = keras.Input((6,))
+    x = keras.layers.Reshape((2, 3))(inputs)
+    first, second = GumbelSoftmax(temperature=1.0, seed=0), GumbelSoftmax(temperature=1.0, seed=1)
+    model = keras.Model(inputs, keras.layers.Concatenate()([first(x), second(x)]))
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss=max_prob_loss)
+    callback = TemperatureScheduler(0.25, layers=[second])
+    model.fit(X, np.zeros((len(X), 2, 6), "float32"), batch_size=8, epochs=1, verbose=0,
+              callbacks=[callback])
+    assert callback.layers == [second]
+    assert float(second.temperature.numpy()) == 0.25
+    assert float(first.temperature.numpy()) == 1.0
