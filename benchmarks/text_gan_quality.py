@@ -93,8 +93,16 @@ def run_one(name, runs_dir, temperatures):
     return record
 
 
+KIND_STYLE = {"ours": ("Gumbel-softmax GAN (ours)", "*", "tab:red"),
+              "mle_long": ("MLE alone, as long", "s", "tab:blue"),
+              "relgan_b1": ("RelGAN recipe, beta_max 1", "^", "tab:orange"),
+              "relgan_b100": ("RelGAN recipe, beta_max 100", "v", "tab:purple"),
+              "relgan_b1000": ("RelGAN recipe, beta_max 1000", "D", "tab:brown")}
+
+
 def plot(records, path):
-    """`NLL_oracle` against `NLL_gen`: the MLE curves and every run's point."""
+    """`NLL_oracle` against `NLL_gen`: the MLE curves and every run's point
+    (one colour and marker per method, each point labelled with its seed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,8 +110,17 @@ def plot(records, path):
 
     from keras_gumbel.apps.common.plots import save_figure
 
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
-    entropy = None
+    fig, ax = plt.subplots(figsize=(8, 6))
+    entropy, labelled = None, set()
+
+    def once(label):
+        """`label` the first time it is asked for, then None (one legend
+        entry per method, not per seed)."""
+        if label in labelled:
+            return None
+        labelled.add(label)
+        return label
+
     for name, r in records.items():
         res = r["results"]
         entropy = res["oracle_entropy"]
@@ -111,8 +128,8 @@ def plot(records, path):
             xs = [p["nll_gen"] for p in r["curve"]]
             ys = [p["nll_oracle"] for p in r["curve"]]
             ax.plot(xs, ys, marker=".", color="0.5", alpha=0.8,
-                    label=f"MLE at temperatures {r['curve'][0]['temperature']:g}-"
-                          f"{r['curve'][-1]['temperature']:g} (seed {r['seed']})")
+                    label=once(f"MLE at temperatures {r['curve'][0]['temperature']:g}-"
+                               f"{r['curve'][-1]['temperature']:g} (one curve per seed)"))
             for p in r["curve"]:
                 ax.annotate(f"{p['temperature']:g}", (p["nll_gen"], p["nll_oracle"]),
                             fontsize=6, color="0.4", xytext=(3, 2), textcoords="offset points")
@@ -120,27 +137,54 @@ def plot(records, path):
             # the gap to the entropy closed, NLL_gen within 5 % of MLE's.
             target = res["nll_oracle"] - GOAL_GAP * (res["nll_oracle"] - res["oracle_entropy"])
             ax.fill_between([res["nll_gen"] * 0.995, res["nll_gen"] * (1 + GOAL_NLL_GEN)],
-                            res["oracle_entropy"], target, color="tab:green", alpha=0.12,
-                            label=f"the goal from MLE seed {r['seed']}: 80 % of the gap, "
-                                  "NLL_gen within 5 %")
+                            res["oracle_entropy"], target, color="tab:green", alpha=0.08,
+                            label=once("the goal from each MLE seed: 80 % of the gap, "
+                                       "NLL_gen within 5 %"))
         else:
-            what, marker = {"ours": ("Gumbel-softmax GAN (ours)", "*"),
-                            "mle_long": ("MLE alone, as long", "s")}.get(
-                r["kind"], (f"RelGAN recipe, beta_max {r['kind'][len('relgan_b'):]}", "^"))
-            ax.plot([res["nll_gen"]], [res["nll_oracle"]], marker=marker,
-                    markersize=12 if marker == "*" else 7, linestyle="",
-                    label=f"{what}, seed {r['seed']}: {res['nll_oracle']:.3f} / {res['nll_gen']:.3f}")
+            what, marker, colour = KIND_STYLE[r["kind"]]
+            ax.plot([res["nll_gen"]], [res["nll_oracle"]], marker=marker, color=colour,
+                    markersize=12 if marker == "*" else 7, linestyle="", label=once(what))
+            ax.annotate(f"s{r['seed']}", (res["nll_gen"], res["nll_oracle"]), fontsize=7,
+                        color=colour, xytext=(4, -8), textcoords="offset points")
     if entropy is not None:
         ax.axhline(entropy, color="k", linestyle=":", label=f"oracle entropy {entropy:.3f}")
     ax.set_xlabel("NLL_gen (held-out data under the generator; lower: more coverage)")
     ax.set_ylabel("NLL_oracle (samples under the oracle; lower: better quality)")
-    ax.set_title("Synthetic oracle (vocabulary 5,000, length 20)")
+    ax.set_title("Synthetic oracle (vocabulary 5,000, length 20); sN: seed N")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
     return path
+
+
+def summary(records):
+    """One row per method: the median over its seeds of each figure."""
+    import statistics
+
+    by_kind = {}
+    for r in records.values():
+        if r["kind"] != "mle":
+            by_kind.setdefault(r["kind"], []).append(r)
+    out = []
+    for kind, runs in sorted(by_kind.items(), key=lambda item: KINDS.index(item[0])):
+        res = [r["results"] for r in runs]
+
+        def median(key):
+            return statistics.median(x[key] for x in res)
+
+        mle = kind == "mle_long"
+        out.append({
+            "method": kind,
+            "seeds": " ".join(str(r["seed"]) for r in sorted(runs, key=lambda r: r["seed"])),
+            "NLL_oracle": f"{median('nll_oracle'):.3f}",
+            "NLL_gen": f"{median('nll_gen'):.3f}",
+            "gap closed": "" if mle else f"{100 * median('gap_closed'):.1f} %",
+            "NLL_gen change": "" if mle else f"{100 * median('nll_gen_change'):+.1f} %",
+            "minutes": f"{median('seconds') / 60:.1f}",
+        })
+    return out
 
 
 def rows(records):
@@ -203,6 +247,9 @@ def main(argv=None):
         drawn = plot(records, args.plot)
         print(table(rows(records), ["run", "NLL_oracle", "NLL_gen", "gap closed",
                                     "NLL_gen change", "minutes"]))
+        print("\nmedians over seeds:")
+        print(table(summary(records), ["method", "seeds", "NLL_oracle", "NLL_gen", "gap closed",
+                                       "NLL_gen change", "minutes"]))
         print(f"wrote {args.output} and {drawn}")
     return results
 

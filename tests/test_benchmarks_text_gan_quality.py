@@ -37,6 +37,12 @@ def test_runs_are_recorded_at_once_and_skipped_when_started_again(tmp_path, monk
     out = capsys.readouterr().out
     assert "mle-s1: already in" in out and "ours-s1: already in" in out
     assert "at temperature 0.5" in out
+    # One summary row per method (MLE's own runs are its curve, not a row).
+    medians = out.split("medians over seeds:")[1]
+    assert "ours " in medians and "mle " not in medians
+    rows = Q.summary(saved)
+    assert [r["method"] for r in rows] == ["ours"] and rows[0]["seeds"] == "1"
+    assert rows[0]["NLL_oracle"] == f"{ours['results']['nll_oracle']:.3f}"
 
 
 def test_the_anchors_configs_are_mle_continued_and_relgans_recipe(tmp_path):
