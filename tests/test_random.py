@@ -215,3 +215,40 @@ def test_float64_uniform_noise_is_uniform_and_finer_than_float32(mode):
     assert abs(u.var() - 1 / 12) < 5 * math.sqrt(1 / 180 / n)
     # Off float32's grid: more than 24 random bits.
     assert np.mean(u * 2.0**24 != np.round(u * 2.0**24)) > 0.99
+
+
+@pytest.mark.tensorflow_only
+def test_replica_seed_folds_in_the_replica_index_with_several_replicas():
+    # Several replicas need several devices, set before TensorFlow starts
+    # (tests/test_distribute.py runs them in a subprocess); here a replica
+    # context of 4 replicas stands in for one, to check the fold itself.
+    import types
+    from unittest import mock
+
+    import tensorflow as tf
+
+    seed = tf.constant([12, 34], tf.int32)
+    # One replica, and the cross-replica context (no replica context at
+    # all): the seed unchanged.
+    assert _random.replica_seed(seed) is seed
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        assert tf.distribute.get_replica_context() is None
+        assert _random.replica_seed(seed) is seed
+    folded = []
+    for replica in range(4):
+        context = types.SimpleNamespace(num_replicas_in_sync=4,
+                                        replica_id_in_sync_group=tf.constant(replica, tf.int32))
+        with mock.patch.object(tf.distribute, "get_replica_context", return_value=context):
+            for dtype in (tf.int32, tf.int64):
+                got = _random.replica_seed(tf.cast(seed, dtype))
+                assert got.dtype == dtype
+                expected = tf.random.experimental.stateless_fold_in(
+                    tf.cast(seed, dtype), tf.constant(replica, dtype), alg="philox")
+                assert got.numpy().tolist() == expected.numpy().tolist()
+            folded.append(words(_random.replica_seed(seed)))
+            # Through a generator, as a layer draws: the replica's own seed.
+            # (A generator's state is int64: folded in, then made int32.)
+            drawn = words(_random.stateless_seed(keras.random.SeedGenerator(7)))
+            assert drawn == words(_random.fold_seed(_random.replica_seed(tf.constant([7, 0], tf.int64))))
+            assert drawn != (7, 0)
+    assert len(set(folded)) == 4 and words(seed) not in folded
