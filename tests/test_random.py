@@ -138,9 +138,16 @@ def test_split_gives_a_second_independent_reproducible_stream():
         assert abs(np.corrcoef(a, b)[0, 1]) < 5 / math.sqrt(n)
         assert abs(np.corrcoef(a[1:], b[:-1])[0, 1]) < 5 / math.sqrt(n)
         assert abs(b.mean() - 0.5) < 5 * math.sqrt(1 / 12 / n)
-    # Seeds that differ only in their high word split apart as well.
-    assert words(_random.split(_random.stateless_seed([1, 2]))) != words(
-        _random.split(_random.stateless_seed([1, 3])))
+    # Seeds that differ in either word split apart, and every bit of the
+    # split seeds' two words is set in about half of them (binomial
+    # standard error): no word or bit of the new seed is fixed or lost.
+    pairs = [[1, h] for h in range(128)] + [[lo, 1] for lo in range(2, 130)]
+    split_words = np.array([words(_random.split(_random.stateless_seed(p))) for p in pairs],
+                           dtype=np.uint64)
+    assert len({tuple(w) for w in split_words}) == len(pairs)
+    assert len(set(split_words[:, 0])) == len(set(split_words[:, 1])) == len(pairs)
+    bits = (split_words[:, :, None] >> np.arange(32, dtype=np.uint64)) & np.uint64(1)
+    assert np.all(np.abs(bits.mean(axis=0) - 0.5) < 5 * math.sqrt(0.25 / len(pairs)))
 
 
 # The finest grid of each float32 generator: TensorFlow and JAX take 23
