@@ -259,3 +259,22 @@ def test_replica_seed_folds_in_the_replica_index_with_several_replicas():
             assert drawn == words(_random.fold_seed(_random.replica_seed(tf.constant([7, 0], tf.int64))))
             assert drawn != (7, 0)
     assert len(set(folded)) == 4 and words(seed) not in folded
+
+
+@pytest.mark.tensorflow_only
+def test_the_algorithm_is_threefry_inside_xla_and_philox_elsewhere():
+    # Philox compiles to a generator about 100x slower than Threefry under
+    # XLA on CPU (benchmarks/xla_noise.py), and Threefry does not run
+    # outside XLA: the algorithm is chosen when the op is traced.
+    import tensorflow as tf
+
+    seen = []
+
+    def trace():
+        seen.append(_random.rng_alg())
+        return tf.constant(0)
+
+    tf.function(trace, jit_compile=True)()
+    tf.function(trace)()
+    assert seen == ["threefry", "philox"]
+    assert _random.rng_alg() == "philox"
