@@ -290,13 +290,12 @@ def xla_uniform(shape, seed, dtype, tiny):
     32 random bits: `u = bitcast(0x3F800000 | m) - 1` in [0, 1 - 2^-23].
     """
     if dtype == "float64":
-        u = tf.random.stateless_uniform(
-            shape, seed=seed, minval=tiny, maxval=1.0, dtype=dtype, alg="threefry"
-        )
+        # [0, 1), floored below (a minval of tiny would be folded away, as
+        # for float32 below).
+        u = tf.random.stateless_uniform(shape, seed=seed, dtype=dtype, alg="threefry")
         return tf.maximum(u, tiny)
-    bits = tf.random.stateless_uniform(
-        shape, seed=seed, minval=None, maxval=None, dtype=tf.uint64, alg="threefry"
-    )
+    # minval=None (and the default maxval=None): every 64-bit integer.
+    bits = tf.random.stateless_uniform(shape, seed=seed, minval=None, dtype=tf.uint64, alg="threefry")
     mantissa = tf.cast(tf.bitwise.right_shift(bits, tf.constant(41, tf.uint64)), tf.uint32)
     one = tf.constant(0x3F800000, tf.uint32)
     u = tf.bitcast(tf.bitwise.bitwise_or(mantissa, one), tf.float32) - 1.0

@@ -278,3 +278,13 @@ def test_the_algorithm_is_threefry_inside_xla_and_philox_elsewhere():
     tf.function(trace)()
     assert seen == ["threefry", "philox"]
     assert _random.rng_alg() == "philox"
+    # What XLA compiles: every random draw of the noise and of `split` is
+    # a Threefry generator (the HLO names the algorithm of each).
+    import re
+
+    seed = tf.constant([1, 2], tf.int32)
+    for fn in (lambda s: _random.uniform([8], s, "float32"),
+               lambda s: _random.uniform([8], s, "float64"),
+               lambda s: _random.uniform([8], _random.split(s), "float32")):
+        hlo = tf.function(fn, jit_compile=True).experimental_get_compiler_ir(seed)(stage="hlo")
+        assert set(re.findall(r"algorithm=(\w+)", hlo)) == {"rng_three_fry"}
