@@ -263,6 +263,10 @@ def uniform(shape, seed, dtype):
     `xla_uniform` for how it is drawn.
     """
     dtype = keras.backend.standardize_dtype(dtype)
+    if dtype not in ("float32", "float64"):
+        # The ops draw float16 and bfloat16 noise in float32 (a float16
+        # uniform would round up to 1 and give an infinite Gumbel).
+        fail("dtype", "float32 or float64", dtype)
     seed = stateless_seed(seed)
     tiny = np.finfo(dtype).tiny
     if BACKEND == "jax":
@@ -317,8 +321,8 @@ def jax_uniform(shape, key, dtype, tiny):
     `0..n-1` runs a block per two numbers, as JAX's non-partitionable
     Threefry does, and is 2.5-4x faster on CPU (the Gumbel-softmax layer's
     forward + backward 2.5-3x, measured with jax 0.10.2). float32 takes the
-    top 23 bits as its mantissa, as `xla_uniform` and TensorFlow do; other
-    dtypes use `jax.random.uniform`.
+    top 23 bits as its mantissa, as `xla_uniform` and TensorFlow do; float64
+    uses `jax.random.uniform`.
     """
     import jax
     import jax.numpy as jnp
@@ -330,16 +334,15 @@ def jax_uniform(shape, key, dtype, tiny):
     # with the same numbers as for a concrete shape.
     shape = tuple(d if jax.export.is_symbolic_dim(d) else int(d) for d in shape)
     if dtype != "float32":
-        return jax.random.uniform(key, shape, dtype=dtype, minval=tiny, maxval=1.0)
+        # float64 (float32 without jax_enable_x64), floored below as float32 is.
+        u = jax.random.uniform(key, shape, dtype=dtype)
+        return jnp.maximum(u, jnp.finfo(u.dtype).tiny)
     from jax.extend.random import threefry_2x32
 
     n = math.prod(shape)
     even = n + n % 2  # threefry_2x32 pairs the counters' two halves
     bits = threefry_2x32(key, jax.lax.iota(jnp.uint32, even))
-    if not isinstance(n, int):
-        bits = jax.lax.dynamic_slice(bits, (0,), (n,))
-    elif even != n:
-        bits = bits[:n]
+    bits = jax.lax.dynamic_slice(bits, (0,), (n,))  # the first n, for a symbolic n too
     mantissa = jax.lax.shift_right_logical(bits.reshape(shape), jnp.uint32(9))
     one = jax.lax.bitcast_convert_type(mantissa | jnp.uint32(0x3F800000), jnp.float32)
     # A maximum, as in `xla_uniform` (XLA would fold `+ tiny` away).

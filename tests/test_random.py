@@ -121,8 +121,18 @@ def test_stateless_seed_takes_every_accepted_seed_and_refuses_the_rest():
     assert words(_random.stateless_seed(None)) != words(_random.stateless_seed(None))
     message = "seed must be None, an integer in \\[-2\\*\\*63, 2\\*\\*63 - 1\\], a keras.random.SeedGenerator"
     for bad in (True, 1.5, "7", 2**63, -(2**63) - 1, [1, 2, 3], [[1, 2]], [1.0, 2.0], np.zeros(2), object()):
-        with pytest.raises(ValueError, match=message + ".*received seed="):
+        with pytest.raises(ValueError, match=message) as info:
             _random.stateless_seed(bad)
+        assert str(info.value).endswith(f", received seed={bad!r}")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "int32"])
+def test_uniform_noise_is_float32_or_float64_only(dtype):
+    # The ops draw low-precision noise in float32: a float16 uniform would
+    # round its top values up to 1 and make an infinite Gumbel.
+    with pytest.raises(ValueError) as info:
+        _random.uniform((4,), 0, dtype)
+    assert str(info.value) == f"dtype must be float32 or float64, received dtype={dtype!r}"
 
 
 def test_split_gives_a_second_independent_reproducible_stream():
@@ -208,8 +218,9 @@ def test_float64_uniform_noise_is_uniform_and_finer_than_float32(mode):
         if not jax.config.jax_enable_x64:
             # Without jax_enable_x64 JAX has no float64: the noise is float32.
             with pytest.warns(UserWarning, match="float64 is not available"):
-                u = numpy(_random.uniform((8,), _random.stateless_seed(1), "float64"))
-            assert u.dtype == np.float32 and u.min() > 0 and u.max() < 1
+                u = numpy(_random.uniform((8, 3), _random.stateless_seed(1), "float64"))
+            assert u.dtype == np.float32 and u.shape == (8, 3)
+            assert u.min() >= np.finfo(np.float32).tiny and u.max() < 1 and len(np.unique(u)) == 24
             return
     n = 1 << 17
     draw = (lambda s: _random.uniform((n,), s, "float64"))
