@@ -299,3 +299,25 @@ def test_the_algorithm_is_threefry_inside_xla_and_philox_elsewhere():
                lambda s: _random.uniform([8], _random.split(s), "float32")):
         hlo = tf.function(fn, jit_compile=True).experimental_get_compiler_ir(seed)(stage="hlo")
         assert set(re.findall(r"algorithm=(\w+)", hlo)) == {"rng_three_fry"}
+
+
+@pytest.mark.parametrize("estimator", ["straight_through", "gumbel_rao"])
+def test_the_noise_builds_symbolically_inside_a_layer_without_an_output_shape(estimator):
+    # A layer that calls the ops and says nothing of its output shape is
+    # built by running its `call` on symbolic tensors (on PyTorch: on the
+    # meta device, where there are no values to seed a generator with).
+    from keras_gumbel import ops as G
+
+    class Noisy(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.seed_generator = keras.random.SeedGenerator(3)
+
+        def call(self, x):
+            return G.gumbel_softmax(x, 0.5, hard=True, estimator=estimator, seed=self.seed_generator)
+
+    inputs = keras.Input((2, 5))
+    outputs = Noisy()(inputs)
+    assert tuple(outputs.shape) == (None, 2, 5)
+    y = numpy(keras.Model(inputs, outputs)(tensor(np.zeros((4, 2, 5)))))
+    assert y.shape == (4, 2, 5) and np.all(y.sum(-1) == 1.0)
