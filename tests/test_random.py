@@ -120,7 +120,8 @@ def test_stateless_seed_takes_every_accepted_seed_and_refuses_the_rest():
     assert words(_random.stateless_seed(7)) == (7, 0)
     assert words(_random.stateless_seed(None)) != words(_random.stateless_seed(None))
     message = "seed must be None, an integer in \\[-2\\*\\*63, 2\\*\\*63 - 1\\], a keras.random.SeedGenerator"
-    for bad in (True, 1.5, "7", 2**63, -(2**63) - 1, [1, 2, 3], [[1, 2]], [1.0, 2.0], np.zeros(2), object()):
+    for bad in (True, 1.5, "7", 2**63, -(2**63) - 1, [1, 2, 3], [[1, 2]], [1.0, 2.0], np.zeros(2), object(),
+                [1, "2"], [[1], [2, 3]]):  # the last two: no tensor at all
         with pytest.raises(ValueError, match=message) as info:
             _random.stateless_seed(bad)
         assert str(info.value).endswith(f", received seed={bad!r}")
